@@ -1,0 +1,62 @@
+# The two set-up commands are `make demo` and `make test`; the rest are for development.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core chromium chromium-driver
+PG_CLUSTER = $$(ls /etc/postgresql | sort -V | tail -n 1)
+
+.PHONY: test demo install system-packages services migrate run worker beat flower clean
+
+## make test: install everything, start PostgreSQL and RabbitMQ if needed, run the whole suite.
+test: install system-packages services
+	$(VENV)/bin/pytest
+
+## make demo: install, migrate, and queue a campaign for a sample product in all four modes.
+demo: install system-packages
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput -v 0
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py demo
+
+install: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(UV): | $(PY)
+	$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+# uv installs the ~7 GB model stack in seconds from its cache; the stamp skips even that.
+$(STAMP): requirements/base.txt requirements/ml.txt requirements/dev.txt | $(UV)
+	$(UV) pip install --python $(PY) -r requirements/dev.txt
+	touch $@
+
+system-packages:
+	@missing=0; \
+	for cmd in ffmpeg espeak-ng chromium chromedriver; do command -v $$cmd >/dev/null || missing=1; done; \
+	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing=1; \
+	if [ $$missing = 1 ]; then \
+		echo "installing Debian packages: $(APT_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { echo "starting PostgreSQL"; \
+		$(SUDO) pg_ctlcluster --skip-systemctl-redirect $(PG_CLUSTER) main start; }
+	@for i in $$(seq 60); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+		pg_isready -h 127.0.0.1 -p 5432
+	@(exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null || { echo "starting RabbitMQ"; $(SUDO) rabbitmq-server -detached; }
+	@for i in $$(seq 90); do (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && exit 0; sleep 1; done; \
+		echo "RabbitMQ did not start on 127.0.0.1:5672" >&2; exit 1
+
+migrate: install
+	$(PY) manage.py migrate
+
+run: install
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,47 @@
+"""URL map: the versioned API, its schema and docs, health probes, the admin."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from adfame import health
+from campaigns import apis as campaign_apis
+from jobs import apis as job_apis
+
+api_v1 = [
+    path("products", campaign_apis.ProductCollectionApi.as_view(), name="products"),
+    path("products/<uuid:product_id>", campaign_apis.ProductDetailApi.as_view(), name="product-detail"),
+    path("brand-assets", campaign_apis.BrandAssetCreateApi.as_view(), name="brand-assets"),
+    path("campaigns", campaign_apis.CampaignCollectionApi.as_view(), name="campaigns"),
+    path("campaigns/<uuid:campaign_id>", campaign_apis.CampaignDetailApi.as_view(), name="campaign-detail"),
+    path("jobs", job_apis.JobCollectionApi.as_view(), name="jobs"),
+    path("jobs/<uuid:job_id>", job_apis.JobDetailApi.as_view(), name="job-detail"),
+    path("jobs/<uuid:job_id>/cancel", job_apis.JobCancelApi.as_view(), name="job-cancel"),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]), name="schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[], permission_classes=[AllowAny]),
+        name="docs",
+    ),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.ADFAME_SERVE_MEDIA:
+    urlpatterns.append(
+        re_path(r"^%s(?P<path>.*)$" % settings.MEDIA_URL.lstrip("/"), serve, {"document_root": settings.MEDIA_ROOT})
+    )
+
+handler400 = "adfame.problems.handler400"
+handler403 = "adfame.problems.handler403"
+handler404 = "adfame.problems.handler404"
+handler500 = "adfame.problems.handler500"

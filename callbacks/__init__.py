@@ -1,0 +1,1 @@
+"""Callbacks: the transactional outbox and signed webhooks (filled by the callbacks issue)."""

@@ -1,0 +1,154 @@
+"""Write paths of the campaigns app: workspaces, API keys, products, brand assets, campaigns."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from campaigns.images import ValidatedFont, ValidatedImage
+from campaigns.models import ApiKey, BrandAsset, Campaign, Membership, Product, ProductImage, Workspace
+
+API_KEY_PREFIX = "adf_"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly created key: `secret` is the only copy of the key and is never stored."""
+
+    api_key: ApiKey
+    secret: str
+
+
+def api_key_hash(secret: str) -> str:
+    # Keys carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def workspace_create(*, name: str, owner_email: str) -> Workspace:
+    user_model = get_user_model()
+    owner, created = user_model.objects.get_or_create(
+        username=owner_email, defaults={"email": owner_email}
+    )
+    if created:
+        owner.set_unusable_password()
+        owner.save(update_fields=["password"])
+    base_slug = slugify(name)[:180] or "workspace"
+    slug = base_slug
+    while Workspace.objects.filter(slug=slug).exists():
+        slug = f"{base_slug}-{secrets.token_hex(3)}"
+    workspace = Workspace.objects.create(name=name, slug=slug)
+    Membership.objects.create(workspace=workspace, user=owner, role=Membership.Role.OWNER)
+    return workspace
+
+
+def membership_add(*, workspace: Workspace, user: AbstractBaseUser, role: str) -> Membership:
+    membership, _ = Membership.objects.update_or_create(workspace=workspace, user=user, defaults={"role": role})
+    return membership
+
+
+def api_key_create(*, workspace: Workspace, name: str, created_by: AbstractBaseUser | None = None) -> IssuedKey:
+    prefix = secrets.token_hex(6)
+    secret = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(
+        workspace=workspace, name=name, prefix=prefix, hashed_key=api_key_hash(secret), created_by=created_by
+    )
+    return IssuedKey(api_key=api_key, secret=secret)
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_key.refresh_from_db(fields=["revoked_at"])
+    return api_key
+
+
+def _store_content_addressed(folder: str, sha256: str, extension: str, content: bytes) -> str:
+    """Save bytes under a name derived from their hash; the same bytes are stored once."""
+    name = f"{folder}/{sha256}{extension}"
+    if not default_storage.exists(name):
+        name = default_storage.save(name, ContentFile(content))
+    return name
+
+
+@transaction.atomic
+def product_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    description: str,
+    link: str,
+    images: list[tuple[ValidatedImage, str]],
+) -> Product:
+    """Create a product from images that were already validated (see campaigns.images)."""
+    product = Product.objects.create(workspace=workspace, name=name, description=description, link=link)
+    for position, (image, original_name) in enumerate(images):
+        stored = _store_content_addressed(f"products/{workspace.id}", image.sha256, image.extension, image.content)
+        ProductImage.objects.create(
+            product=product,
+            position=position,
+            file=stored,
+            original_name=original_name[:255],
+            format=image.format,
+            width=image.width,
+            height=image.height,
+            size_bytes=len(image.content),
+            sha256=image.sha256,
+        )
+    return product
+
+
+def brand_asset_create(
+    *, workspace: Workspace, kind: str, validated: ValidatedImage | ValidatedFont, original_name: str
+) -> BrandAsset:
+    stored = _store_content_addressed(
+        f"brand/{workspace.id}", validated.sha256, validated.extension, validated.content
+    )
+    return BrandAsset.objects.create(
+        workspace=workspace,
+        kind=kind,
+        file=stored,
+        original_name=original_name[:255],
+        size_bytes=len(validated.content),
+        sha256=validated.sha256,
+        width=getattr(validated, "width", None),
+        height=getattr(validated, "height", None),
+    )
+
+
+def campaign_create(
+    *,
+    workspace: Workspace,
+    product: Product,
+    name: str,
+    prompt: str,
+    output_modes: list[str],
+    settings: dict[str, Any],
+    audience_customer_id: str,
+) -> Campaign:
+    # The purchase gate is not deployed yet: say so on the campaign instead of passing silently.
+    gate_reason = (
+        "No audience was given, so there is no customer to score."
+        if not audience_customer_id
+        else "No purchase gate is deployed in this version; the campaign was not scored."
+    )
+    return Campaign.objects.create(
+        workspace=workspace,
+        product=product,
+        name=name,
+        prompt=prompt,
+        output_modes=output_modes,
+        settings=settings,
+        audience_customer_id=audience_customer_id,
+        status=Campaign.Status.ACTIVE,
+        gate_decision=Campaign.GateDecision.NOT_RUN,
+        gate_reason=gate_reason,
+    )

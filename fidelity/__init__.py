@@ -1,0 +1,1 @@
+"""Fidelity: scoring scene assets against the product and bounded regeneration (filled by the adapters issue)."""

@@ -1,0 +1,58 @@
+"""Admin for jobs: steps inline and read-only, assets, filters by status, mode and workspace."""
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from jobs.models import Asset, Job, JobStep
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class JobStepInline(ReadOnlyInline):
+    model = JobStep
+    fields = ["position", "stage", "scene", "status", "attempt", "provider", "started_at", "finished_at", "worker", "error"]
+    readonly_fields = fields
+    ordering = ["position", "scene"]
+
+
+class AssetInline(ReadOnlyInline):
+    model = Asset
+    fields = ["kind", "role", "scene", "aspect_ratio", "file", "size_bytes", "duration_s"]
+    readonly_fields = fields
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "output_mode", "status", "progress", "current_stage", "workspace", "created_at"]
+    list_filter = ["status", "output_mode", "kind", "workspace"]
+    search_fields = ["id", "campaign__name", "product__name"]
+    date_hierarchy = "created_at"
+    inlines = [JobStepInline, AssetInline]
+    readonly_fields = [field.name for field in Job._meta.fields]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
+        return super().get_queryset(request).select_related("workspace", "campaign", "product")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Asset)
+class AssetAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "role", "job", "scene", "aspect_ratio", "size_bytes", "created_at"]
+    list_filter = ["kind", "role", "workspace"]
+    readonly_fields = [field.name for field in Asset._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,1 @@
+"""Pipelines: the durable step engine and one file per output mode (filled by the engine issue)."""

@@ -1,0 +1,1 @@
+"""Predictions: event ingestion, features, purchase models and the campaign gate (filled by the purchase-model issue)."""

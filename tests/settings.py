@@ -1,0 +1,16 @@
+"""Settings for the test suite: the project's settings, on PostgreSQL and RabbitMQ, never SQLite.
+
+Each default below may be overridden from the environment (CI and developers' machines alike).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/adfame")
+os.environ.setdefault("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+os.environ.setdefault("ADFAME_DATA_DIR", tempfile.mkdtemp(prefix="adfame-test-"))
+os.environ.setdefault("ADFAME_LOG_FORMAT", "text")
+
+from adfame.settings import *  # noqa: E402,F403
