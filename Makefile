@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core chromium chromium-driver
+APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core chromium chromium-driver docker-compose
 PG_CLUSTER = $$(ls /etc/postgresql | sort -V | tail -n 1)
 
 .PHONY: test demo install system-packages services migrate run worker beat flower clean
@@ -36,7 +36,7 @@ $(STAMP): requirements/base.txt requirements/ml.txt requirements/dev.txt | $(UV)
 
 system-packages:
 	@missing=0; \
-	for cmd in ffmpeg espeak-ng chromium chromedriver; do command -v $$cmd >/dev/null || missing=1; done; \
+	for cmd in ffmpeg espeak-ng chromium chromedriver docker-compose; do command -v $$cmd >/dev/null || missing=1; done; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing=1; \
 	if [ $$missing = 1 ]; then \
 		echo "installing Debian packages: $(APT_PACKAGES)"; \

@@ -28,5 +28,8 @@ app.conf.update(
     result_serializer="json",
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
+    beat_schedule={
+        "purge-idempotency-records": {"task": "campaigns.purge_idempotency_records", "schedule": 3600.0},
+    },
 )
 app.autodiscover_tasks()

@@ -4,8 +4,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
@@ -15,7 +17,16 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from campaigns.images import ValidatedFont, ValidatedImage
-from campaigns.models import ApiKey, BrandAsset, Campaign, Membership, Product, ProductImage, Workspace
+from campaigns.models import (
+    ApiKey,
+    BrandAsset,
+    Campaign,
+    IdempotencyRecord,
+    Membership,
+    Product,
+    ProductImage,
+    Workspace,
+)
 
 API_KEY_PREFIX = "adf_"
 
@@ -152,3 +163,10 @@ def campaign_create(
         gate_decision=Campaign.GateDecision.NOT_RUN,
         gate_reason=gate_reason,
     )
+
+
+def idempotency_records_purge() -> int:
+    """Delete Idempotency-Key records older than ADFAME_IDEMPOTENCY_TTL_HOURS; return how many."""
+    cutoff = timezone.now() - timedelta(hours=django_settings.ADFAME_IDEMPOTENCY_TTL_HOURS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

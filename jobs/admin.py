@@ -40,6 +40,13 @@ class JobAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [JobStepInline, AssetInline]
     readonly_fields = [field.name for field in Job._meta.fields]
+    fieldsets = [
+        (None, {"fields": ["id", "workspace", "kind", "output_mode", "status", "progress", "current_stage"]}),
+        ("Origin", {"fields": ["campaign", "product", "retry_of", "callback_url"]}),
+        ("Failure", {"fields": ["failed_stage", "failed_scene", "error"]}),
+        ("Timing", {"fields": ["created_at", "started_at", "finished_at", "cancel_requested_at", "updated_at"]}),
+        ("Contract and snapshot", {"fields": ["payload", "metadata", "snapshot"], "classes": ["collapse"]}),
+    ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         return super().get_queryset(request).select_related("workspace", "campaign", "product")

@@ -80,3 +80,14 @@ def anonymous_api() -> APIClient:
 @pytest.fixture
 def product(owner: Actor):
     return make_product(owner.workspace)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_test_job_is_left_for_an_engine() -> None:
+    """Jobs submitted by tests are handed to the orchestrator queue; drop them when the run ends."""
+    yield
+    from django.conf import settings
+    from kombu import Connection, Queue
+
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
+        Queue("orchestrator", routing_key="orchestrator")(conn.channel()).purge()
