@@ -4,8 +4,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from django.core.files.storage import default_storage
+from django.db.models import QuerySet
 from rest_framework import pagination, serializers
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 if TYPE_CHECKING:
     from campaigns.models import Workspace
@@ -34,6 +38,13 @@ class StrictSerializer(serializers.Serializer):
         return self.run_validation(default) if default == {} else default
 
 
+def http_url(value: str) -> str:
+    """A validator: only http and https links (no ftp, no javascript:, no file:)."""
+    if not value.lower().startswith(("http://", "https://")):
+        raise serializers.ValidationError("Only http and https URLs are accepted.")
+    return value
+
+
 class PagePagination(pagination.PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
@@ -42,3 +53,16 @@ class PagePagination(pagination.PageNumberPagination):
 
 def request_workspace(request: Request) -> Workspace:
     return request.user.workspace
+
+
+def paginated_response(
+    request: Request, view: APIView, queryset: QuerySet[Any], output: type[serializers.Serializer]
+) -> Response:
+    paginator = PagePagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(output(page, many=True, context={"request": request}).data)
+
+
+def file_url(request: Request, storage_name: str) -> str:
+    """An absolute URL of a stored file (a signed URL when storage is S3)."""
+    return request.build_absolute_uri(default_storage.url(storage_name))

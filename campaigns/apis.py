@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adfame.api import PagePagination, StrictSerializer, request_workspace
+from adfame.api import StrictSerializer, file_url, http_url, paginated_response, request_workspace
 from adfame.problems import validation_problem
 from campaigns import selectors, services
 from campaigns.idempotency import Created, idempotent_create
@@ -20,12 +20,6 @@ from campaigns.images import UploadRejected, font_validate, image_validate
 from campaigns.models import AspectRatio, BrandAsset, Campaign, OutputMode, Product
 
 PRODUCT_FIELDS = {"images", "name", "description", "link"}
-
-
-def _file_url(request: Request, name: str) -> str:
-    from django.core.files.storage import default_storage
-
-    return request.build_absolute_uri(default_storage.url(name))
 
 
 class ProductImageOutput(serializers.Serializer):
@@ -39,7 +33,7 @@ class ProductImageOutput(serializers.Serializer):
     sha256 = serializers.CharField()
 
     def get_url(self, image: Any) -> str:
-        return _file_url(self.context["request"], image.file.name)
+        return file_url(self.context["request"], image.file.name)
 
 
 class ProductOutput(serializers.Serializer):
@@ -60,15 +54,14 @@ class ProductCollectionApi(APIView):
         images = serializers.ListField(child=serializers.FileField(), min_length=1)
         name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
         description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
-        link = serializers.URLField(max_length=2000, required=False, allow_blank=True, default="")
+        link = serializers.URLField(
+            max_length=2000, required=False, allow_blank=True, default="", validators=[http_url]
+        )
 
     @extend_schema(operation_id="products_list", responses=ProductOutput(many=True))
     def get(self, request: Request) -> Response:
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(
-            selectors.products_for_workspace(workspace=request_workspace(request)), request, view=self
-        )
-        return paginator.get_paginated_response(ProductOutput(page, many=True, context={"request": request}).data)
+        products = selectors.products_for_workspace(workspace=request_workspace(request))
+        return paginated_response(request, self, products, ProductOutput)
 
     @extend_schema(
         operation_id="products_create",
@@ -154,7 +147,7 @@ class BrandAssetOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     def get_url(self, asset: BrandAsset) -> str:
-        return _file_url(self.context["request"], asset.file.name)
+        return file_url(self.context["request"], asset.file.name)
 
 
 class BrandAssetCreateApi(APIView):
@@ -271,11 +264,8 @@ class CampaignCollectionApi(APIView):
 
     @extend_schema(operation_id="campaigns_list", responses=CampaignOutput(many=True))
     def get(self, request: Request) -> Response:
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(
-            selectors.campaigns_for_workspace(workspace=request_workspace(request)), request, view=self
-        )
-        return paginator.get_paginated_response(CampaignOutput(page, many=True).data)
+        campaigns = selectors.campaigns_for_workspace(workspace=request_workspace(request))
+        return paginated_response(request, self, campaigns, CampaignOutput)
 
     @extend_schema(operation_id="campaigns_create", request=InputSerializer, responses={201: CampaignOutput})
     def post(self, request: Request) -> Response:

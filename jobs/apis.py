@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.files.storage import default_storage
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -11,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adfame.api import PagePagination, StrictSerializer, request_workspace
+from adfame.api import PagePagination, StrictSerializer, file_url, paginated_response, request_workspace
 from adfame.problems import validation_problem
 from campaigns.idempotency import Created, idempotent_create
 from campaigns.models import OutputMode
@@ -35,7 +34,7 @@ class AssetOutput(serializers.Serializer):
     duration_s = serializers.FloatField(allow_null=True)
 
     def get_url(self, asset: Any) -> str:
-        return self.context["request"].build_absolute_uri(default_storage.url(asset.file.name))
+        return file_url(self.context["request"], asset.file.name)
 
 
 class JobErrorOutput(serializers.Serializer):
@@ -122,9 +121,7 @@ class JobCollectionApi(APIView):
             output_mode=params.get("mode"),
             kind=params.get("kind"),
         )
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(jobs, request, view=self)
-        return paginator.get_paginated_response(JobListOutput(page, many=True).data)
+        return paginated_response(request, self, jobs, JobListOutput)
 
     @extend_schema(
         operation_id="jobs_submit",

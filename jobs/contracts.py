@@ -11,7 +11,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from adfame.api import StrictSerializer
+from adfame.api import StrictSerializer, http_url
 from adfame.problems import Problem, validation_problem
 from campaigns.apis import BrandKitSerializer, CampaignSettingsSerializer
 from campaigns.models import BrandAsset, Campaign, OutputMode, Product, Workspace
@@ -36,12 +36,6 @@ def _optional(field_: serializers.Field) -> serializers.Field:
     return field_.__class__(*copy.deepcopy(field_._args), **{**kwargs, "required": False})
 
 
-def _http_url(value: str) -> str:
-    if not value.lower().startswith(("http://", "https://")):
-        raise serializers.ValidationError("Only http and https URLs are accepted.")
-    return value
-
-
 class ProductSetupOptions(StrictSerializer):
     character_sheet = serializers.BooleanField(default=True)
     storyboard_seeds = serializers.IntegerField(min_value=0, max_value=12, default=4)
@@ -49,7 +43,7 @@ class ProductSetupOptions(StrictSerializer):
 
 class ProductSetupPayload(StrictSerializer):
     product_id = serializers.UUIDField()
-    link = serializers.URLField(max_length=2000, required=False, validators=[_http_url])
+    link = serializers.URLField(max_length=2000, required=False, validators=[http_url])
     options = ProductSetupOptions(default=dict)
 
 
@@ -59,7 +53,7 @@ class OutputGenerationPayload(StrictSerializer):
     campaign_id = serializers.UUIDField()
     output_mode = serializers.ChoiceField(choices=OutputMode.choices)
     prompt = serializers.CharField(max_length=4000, required=False)
-    callback_url = serializers.URLField(max_length=2000, required=False, validators=[_http_url])
+    callback_url = serializers.URLField(max_length=2000, required=False, validators=[http_url])
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()

@@ -115,3 +115,9 @@ def test_it_lists_only_the_workspace_products_newest_first(owner, outsider):
     assert body["count"] == 2
     assert [p["name"] for p in body["results"]] == ["Second"]
     assert body["next"]
+
+
+def test_a_product_link_must_be_http_or_https(owner_api):
+    response = _upload(owner_api, SimpleUploadedFile("a.png", product_photo()), link="ftp://files.example.com/p.png")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "link"
