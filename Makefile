@@ -11,12 +11,13 @@ APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core chromium chromium-driver dock
 PG_CLUSTER = $$(ls /etc/postgresql | sort -V | tail -n 1)
 
 .PHONY: test demo install system-packages services migrate run worker beat flower clean
+QUEUES := orchestrator,image,video,speech,text,media,fidelity,callbacks
 
 ## make test: install everything, start PostgreSQL and RabbitMQ if needed, run the whole suite.
 test: install system-packages services
 	$(VENV)/bin/pytest
 
-## make demo: install, migrate, and queue a campaign for a sample product in all four modes.
+## make demo: install, migrate, and run a campaign for a sample product in all four modes on a real worker.
 demo: install system-packages
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput -v 0
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py demo
@@ -57,6 +58,20 @@ migrate: install
 
 run: install
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+## A worker on every queue; production runs one per capability (e.g. -Q image on GPU hosts).
+worker: install
+	$(VENV)/bin/celery -A adfame worker -Q $(QUEUES) -c 2 -l info
+
+## celery beat: the watchdog that re-drives stalled jobs, and hourly clean-ups.
+beat: install
+	$(VENV)/bin/celery -A adfame beat -l info -s $${ADFAME_DATA_DIR:-var}/celerybeat-schedule
+
+## Flower on http://127.0.0.1:5555: workers and tasks; queue lengths through RabbitMQ's management API.
+flower: install
+	@rabbitmq-plugins list -e -m 2>/dev/null | grep -q '^rabbitmq_management$$' || $(SUDO) rabbitmq-plugins enable rabbitmq_management
+	$(VENV)/bin/celery -A adfame flower --address=127.0.0.1 --port=5555 \
+		--broker_api=$${FLOWER_BROKER_API:-http://guest:guest@127.0.0.1:15672/api/}
 
 clean:
 	rm -rf var .pytest_cache

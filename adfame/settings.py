@@ -1,6 +1,7 @@
 """Django settings for AdFame, read from the environment (see the README's configuration table)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -173,6 +174,42 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "django-db")
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 4)
+
+# Providers per capability (dotted paths); ADFAME_PROVIDER_<CAP>__<MODE> overrides one output mode.
+# The defaults are the CPU family, which needs no weights. An empty lip_sync provider skips lip sync.
+ADFAME_PROVIDERS = {
+    "text": env_str("ADFAME_PROVIDER_TEXT", "adapters.local.copywriter.TemplateCopywriter"),
+    "image": env_str("ADFAME_PROVIDER_IMAGE", "adapters.local.image.Compositor"),
+    "video": env_str("ADFAME_PROVIDER_VIDEO", "adapters.local.video.FfmpegMotion"),
+    "speech": env_str("ADFAME_PROVIDER_SPEECH", "adapters.local.speech.EspeakSpeech"),
+    "lip_sync": env_str("ADFAME_PROVIDER_LIP_SYNC", ""),
+    "stitch": env_str("ADFAME_PROVIDER_STITCH", "adapters.local.stitch.FfmpegStitch"),
+}
+for _name, _value in os.environ.items():
+    if _name.startswith("ADFAME_PROVIDER_") and "__" in _name:
+        _capability, _, _mode = _name.removeprefix("ADFAME_PROVIDER_").lower().partition("__")
+        ADFAME_PROVIDERS[f"{_capability}:{_mode}"] = _value
+
+# Outbound fetches (product links, later webhooks) may reach loopback only when this is set.
+ADFAME_ALLOW_LOOPBACK_URLS = env_bool("ADFAME_ALLOW_LOOPBACK_URLS", False)
+
+# The engine: output size, step retries, liveness and the watchdog.
+ADFAME_OUTPUT_SHORT_SIDE = env_int("ADFAME_OUTPUT_SHORT_SIDE", 1080)
+ADFAME_OUTPUT_FPS = env_int("ADFAME_OUTPUT_FPS", 30)
+ADFAME_STEP_MAX_ATTEMPTS = env_int("ADFAME_STEP_MAX_ATTEMPTS", 4)
+ADFAME_STEP_RETRY_INITIAL_S = env_int("ADFAME_STEP_RETRY_INITIAL_S", 1)
+ADFAME_STEP_RETRY_CAP_S = env_int("ADFAME_STEP_RETRY_CAP_S", 60)
+ADFAME_HEARTBEAT_S = env_int("ADFAME_HEARTBEAT_S", 15)
+ADFAME_STALL_TIMEOUT_S = env_int("ADFAME_STALL_TIMEOUT_S", 300)
+ADFAME_WATCHDOG_INTERVAL_S = env_int("ADFAME_WATCHDOG_INTERVAL_S", 30)
+ADFAME_PIPELINE_MODULES = env_list("ADFAME_PIPELINE_MODULES", [])
+ADFAME_WORKER_SYNCHRONOUS_COMMIT = env_str("ADFAME_WORKER_SYNCHRONOUS_COMMIT", "off")
+if ADFAME_WORKER_SYNCHRONOUS_COMMIT not in ("on", "off", "local", "remote_write", "remote_apply"):
+    raise ImproperlyConfigured("ADFAME_WORKER_SYNCHRONOUS_COMMIT must be a PostgreSQL synchronous_commit value")
+CELERY_BEAT_SCHEDULE = {
+    "watchdog": {"task": "pipelines.watchdog", "schedule": float(ADFAME_WATCHDOG_INTERVAL_S)},
+    "purge-idempotency-records": {"task": "campaigns.purge_idempotency_records", "schedule": 3600.0},
+}
 
 LOG_FORMAT = env_str("ADFAME_LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {

@@ -21,6 +21,9 @@ api_v1 = [
     path("jobs", job_apis.JobCollectionApi.as_view(), name="jobs"),
     path("jobs/<uuid:job_id>", job_apis.JobDetailApi.as_view(), name="job-detail"),
     path("jobs/<uuid:job_id>/cancel", job_apis.JobCancelApi.as_view(), name="job-cancel"),
+    path("jobs/<uuid:job_id>/steps", job_apis.JobStepsApi.as_view(), name="job-steps"),
+    path("jobs/<uuid:job_id>/retry", job_apis.JobRetryApi.as_view(), name="job-retry"),
+    path("jobs/<uuid:job_id>/scenes/<int:scene>/retry", job_apis.JobSceneRetryApi.as_view(), name="job-scene-retry"),
 ]
 
 urlpatterns = [

@@ -161,3 +161,90 @@ class JobCancelApi(APIView):
         job = selectors.job_get_for_workspace(workspace=request_workspace(request), job_id=job_id)
         job = services.job_cancel(job=job)
         return Response(JobOutput(job, context={"request": request}).data)
+
+
+class StepOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    stage = serializers.CharField()
+    scene = serializers.IntegerField(allow_null=True)
+    position = serializers.IntegerField()
+    status = serializers.CharField()
+    attempt = serializers.IntegerField(help_text="How many times the step has been started.")
+    provider = serializers.CharField()
+    worker = serializers.CharField()
+    dispatched_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    duration_ms = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField()
+    outputs = serializers.DictField()
+    history = serializers.ListField(child=serializers.DictField(), help_text="One entry per attempt.")
+
+
+class JobStepsApi(APIView):
+    @extend_schema(operation_id="jobs_steps", responses=StepOutput(many=True))
+    def get(self, request: Request, job_id: str) -> Response:
+        job = selectors.job_get_for_workspace(workspace=request_workspace(request), job_id=job_id)
+        return Response(StepOutput(selectors.steps_for_job(job=job), many=True).data)
+
+
+class RetryInput(StrictSerializer):
+    stage = serializers.CharField()
+    scene = serializers.IntegerField(required=False)
+    reason = serializers.CharField(max_length=1000, required=False)
+
+
+class SceneRetryInput(StrictSerializer):
+    stage = serializers.CharField()
+    reason = serializers.CharField(max_length=1000, required=False)
+
+
+def _submit_retry(request: Request, job_id: str, payload: dict[str, Any]) -> Response:
+    """A retry job for a job of the caller's workspace, through the same contract as POST /jobs."""
+    workspace = request_workspace(request)
+    selectors.job_get_for_workspace(workspace=workspace, job_id=job_id)
+    body = {"kind": JobKind.RETRY, "payload": {"job_id": job_id, **payload}}
+
+    def create(spec: Any) -> Created:
+        job = services.job_submit(workspace=workspace, spec=spec)
+        return Created(201, JobOutput(job, context={"request": request}).data)
+
+    return idempotent_create(
+        request=request,
+        workspace=workspace,
+        fingerprint_body=body,
+        validate=lambda: contract_resolve(workspace=workspace, data=body),
+        create=create,
+    )
+
+
+class JobRetryApi(APIView):
+    """Re-run a finished job from a stage (and a scene): a new retry job reuses what succeeded."""
+
+    @extend_schema(
+        operation_id="jobs_retry",
+        request=RetryInput,
+        responses={201: JobOutput},
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)],
+    )
+    def post(self, request: Request, job_id: str) -> Response:
+        data = RetryInput(data=request.data)
+        if not data.is_valid():
+            raise validation_problem(data.errors)
+        return _submit_retry(request, str(job_id), dict(data.validated_data))
+
+
+class JobSceneRetryApi(APIView):
+    """Re-run one scene of a finished job from a per-scene stage, and what depends on it."""
+
+    @extend_schema(
+        operation_id="jobs_scene_retry",
+        request=SceneRetryInput,
+        responses={201: JobOutput},
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)],
+    )
+    def post(self, request: Request, job_id: str, scene: int) -> Response:
+        data = SceneRetryInput(data=request.data)
+        if not data.is_valid():
+            raise validation_problem(data.errors)
+        return _submit_retry(request, str(job_id), {**data.validated_data, "scene": scene})

@@ -22,6 +22,7 @@ from campaigns.selectors import (
     product_snapshot,
 )
 from jobs.models import Job, JobKind, Stage
+from jobs.selectors import job_root, product_setup_checkpoint
 
 MAX_METADATA_KEYS = 20
 
@@ -174,6 +175,7 @@ def _output_generation(
         settings["brand_kit"] = {**campaign.settings.get("brand_kit", {}), **given}
     snapshot = {
         "product": product_snapshot(product=campaign.product),
+        "product_setup": product_setup_checkpoint(product=campaign.product),
         "campaign": campaign_state,
         "output_mode": payload["output_mode"],
         "prompt": payload.get("prompt") or campaign.prompt,
@@ -206,11 +208,18 @@ def _retry(workspace: Workspace, payload: dict[str, Any], metadata: dict[str, st
     scene_count = (source.snapshot.get("settings") or {}).get("scene_count")
     if scene is not None and scene_count is not None and scene > scene_count:
         raise validation_problem({"payload": {"scene": [f"Job {source.id} has {scene_count} scenes."]}})
+    root = job_root(job=source)
+    planned_stages = set(root.steps.values_list("stage", flat=True))
+    if payload["stage"] not in planned_stages:
+        raise validation_problem(
+            {"payload": {"stage": [f"Job {source.id} has no {payload['stage']} stage; it has {', '.join(sorted(planned_stages))}."]}}
+        )
+    retry = {"job_id": str(source.id), "stage": payload["stage"], "scene": scene, "source_kind": root.kind}
     return JobSpec(
         kind=JobKind.RETRY,
         payload=payload,
         metadata=metadata,
-        snapshot={**source.snapshot, "retry": {"job_id": str(source.id), "stage": payload["stage"], "scene": scene}},
+        snapshot={**source.snapshot, "retry": retry},
         product=source.product,
         campaign=source.campaign,
         retry_of=source,

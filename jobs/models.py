@@ -59,6 +59,8 @@ class Job(models.Model):
     snapshot = models.JSONField(help_text="Product and campaign state captured at submission; the job runs from it.")
     callback_url = models.URLField(max_length=2000, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)
+    steps_total = models.PositiveIntegerField(default=0, help_text="Step rows of this job.")
+    steps_done = models.PositiveIntegerField(default=0, help_text="Step rows that succeeded.")
     current_stage = models.CharField(max_length=32, blank=True)
     failed_stage = models.CharField(max_length=32, blank=True)
     failed_scene = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -68,9 +70,17 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time the engine published, claimed or finished a step of this job."
+    )
 
     class Meta:
         indexes = [
+            models.Index(
+                fields=["last_activity_at"],
+                name="job_active",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
             models.Index(fields=["workspace", "-created_at"], name="job_ws_created"),
             models.Index(fields=["workspace", "status", "-created_at"], name="job_ws_status"),
             models.Index(fields=["workspace", "campaign", "-created_at"], name="job_ws_campaign"),
@@ -106,10 +116,15 @@ class JobStep(models.Model):
     inputs = models.JSONField(default=dict, blank=True)
     outputs = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    history = models.JSONField(
+        default=list, blank=True, help_text="One entry per attempt: worker, task, start, end, outcome, error."
+    )
     celery_task_id = models.CharField(max_length=64, blank=True)
     worker = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

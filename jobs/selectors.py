@@ -6,8 +6,8 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
-from campaigns.models import Workspace
-from jobs.models import Asset, Job, JobStep, StepStatus
+from campaigns.models import Product, Workspace
+from jobs.models import Asset, Job, JobKind, JobStatus, JobStep, Stage, StepStatus
 
 
 def jobs_for_workspace(
@@ -53,3 +53,34 @@ def job_error(*, job: Job) -> dict[str, Any] | None:
     if not (job.error or job.failed_stage):
         return None
     return {"stage": job.failed_stage or None, "scene": job.failed_scene, "detail": job.error}
+
+
+def job_root(*, job: Job) -> Job:
+    """The first job of a retry chain (the one whose rows hold the whole plan)."""
+    while job.retry_of_id is not None:
+        job = Job.objects.get(pk=job.retry_of_id)
+    return job
+
+
+def product_setup_checkpoint(*, product: Product) -> dict[str, Any] | None:
+    """The latest finished product setup's analysis, for later jobs' snapshots."""
+    step = (
+        JobStep.objects.filter(
+            job__product=product,
+            job__kind=JobKind.PRODUCT_SETUP,
+            job__status=JobStatus.SUCCEEDED,
+            stage=Stage.PRODUCT_ANALYSIS,
+            status=StepStatus.SUCCEEDED,
+        )
+        .order_by("-job__finished_at")
+        .first()
+    )
+    if step is None:
+        return None
+    return {
+        "job_id": str(step.job_id),
+        "neutral_image": step.outputs["files"]["neutral"],
+        "colors": step.outputs.get("colors", []),
+        "category": step.outputs.get("category", "general"),
+        "og": step.outputs.get("og", {}),
+    }

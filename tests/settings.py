@@ -12,5 +12,13 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/adfame
 os.environ.setdefault("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 os.environ.setdefault("ADFAME_DATA_DIR", tempfile.mkdtemp(prefix="adfame-test-"))
 os.environ.setdefault("ADFAME_LOG_FORMAT", "text")
+# Small, fast media and a quick engine clock: the integration tests run real workers.
+os.environ.setdefault("ADFAME_OUTPUT_SHORT_SIDE", "270")
+os.environ.setdefault("ADFAME_OUTPUT_FPS", "12")
+os.environ.setdefault("ADFAME_HEARTBEAT_S", "1")
+os.environ.setdefault("ADFAME_STALL_TIMEOUT_S", "6")
+os.environ.setdefault("ADFAME_WATCHDOG_INTERVAL_S", "2")
+os.environ.setdefault("ADFAME_STEP_RETRY_INITIAL_S", "1")
+os.environ.setdefault("ADFAME_ALLOW_LOOPBACK_URLS", "1")
 
 from adfame.settings import *  # noqa: E402,F403

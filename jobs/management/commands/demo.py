@@ -2,18 +2,29 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management.base import BaseCommand
+from django.core.files.storage import default_storage
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from PIL import Image, ImageDraw, ImageFilter
 
 from campaigns.images import image_validate
 from campaigns.models import OutputMode
 from campaigns.services import api_key_create, campaign_create, product_create, workspace_create
+from adfame.celery import QUEUES
 from jobs.contracts import contract_resolve
+from jobs.models import Asset, Job
 from jobs.services import job_submit
 
 PROMPT = "Launch the Aurora water bottle for summer hikers: light, cold for 24 hours, made to last."
@@ -41,9 +52,30 @@ def sample_product_photo(size: tuple[int, int] = (1200, 1200)) -> bytes:
 
 
 class Command(BaseCommand):
-    help = "Create a demo workspace, a sample product and campaign, and submit one job per output mode."
+    help = "Create a demo workspace, product and campaign, run one job per output mode on a real worker."
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-worker", action="store_true", help="Only submit; a worker you run yourself runs them.")
+        parser.add_argument("--timeout", type=int, default=1800, help="Seconds to wait for the jobs.")
+
+    def handle(self, *args: Any, no_worker: bool, timeout: int, **options: Any) -> None:
+        workspace, key, product, campaign, jobs = self._submit()
+        self.stdout.write(f"database:  {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}")
+        self.stdout.write(f"broker:    {settings.CELERY_BROKER_URL.split('@')[-1]}")
+        self.stdout.write(f"workspace: {workspace.name} ({workspace.id})")
+        self.stdout.write(f"API key:   {key}")
+        self.stdout.write(f"product:   {product.id}")
+        self.stdout.write(f"campaign:  {campaign.id}")
+        for job in jobs:
+            self.stdout.write(f"job:       {job.id}  {job.output_mode:<16} {job.status}")
+        if no_worker:
+            self.stdout.write("Submitted; run `make worker` to run them.")
+            return
+        with _worker() as log_path:
+            finished = self._watch([job.id for job in jobs], timeout, log_path)
+        self._report(finished)
+
+    def _submit(self) -> tuple[Any, str, Any, Any, list[Job]]:
         photo = SimpleUploadedFile("aurora-bottle.png", sample_product_photo())
         with transaction.atomic():
             workspace = workspace_create(name="AdFame demo", owner_email="demo@adfame.local")
@@ -51,7 +83,7 @@ class Command(BaseCommand):
             product = product_create(
                 workspace=workspace,
                 name="Aurora water bottle",
-                description="Insulated steel bottle, 750 ml, keeps drinks cold for 24 hours.",
+                description="Insulated steel bottle, 750 ml, keeps drinks cold for 24 hours. Light, leak-proof, made to last.",
                 link="",
                 images=[(image_validate(photo), photo.name)],
             )
@@ -62,8 +94,8 @@ class Command(BaseCommand):
                 prompt=PROMPT,
                 output_modes=list(OutputMode.values),
                 settings={
-                    "aspect_ratios": ["9:16", "1:1", "16:9"],
-                    "duration_s": 20,
+                    "aspect_ratios": ["9:16", "1:1"],
+                    "duration_s": 15,
                     "scene_count": 5,
                     "language": "en",
                     "voice": "default",
@@ -79,20 +111,60 @@ class Command(BaseCommand):
                     data={"kind": "output_generation", "payload": {"campaign_id": str(campaign.id), "output_mode": mode}},
                 )
                 jobs.append(job_submit(workspace=workspace, spec=spec))
+        return workspace, key.secret, product, campaign, jobs
 
-        self.stdout.write(f"database:  {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}")
-        self.stdout.write(f"broker:    {settings.CELERY_BROKER_URL.split('@')[-1]}")
-        self.stdout.write(f"workspace: {workspace.name} ({workspace.id})")
-        self.stdout.write(f"API key:   {key.secret}")
-        self.stdout.write(f"product:   {product.id}  image: {settings.MEDIA_ROOT}/{product.images.get().file.name}")
-        self.stdout.write(f"campaign:  {campaign.id}")
+    def _watch(self, job_ids: list[Any], timeout: int, log_path: Path) -> list[Job]:
+        """Draw a progress bar per job until every job has finished."""
+        deadline = time.monotonic() + timeout
+        drawn = 0
+        while True:
+            jobs = [Job.objects.get(pk=job_id) for job_id in job_ids]
+            lines = [_bar(job) for job in jobs]
+            if self.stdout.isatty() and drawn:
+                self.stdout.write(f"\x1b[{drawn}A", ending="")
+            if self.stdout.isatty() or all(job.is_terminal for job in jobs):
+                for line in lines:
+                    self.stdout.write("\x1b[2K" + line if self.stdout.isatty() else line)
+                drawn = len(lines)
+            if all(job.is_terminal for job in jobs):
+                return jobs
+            if time.monotonic() > deadline:
+                raise CommandError(f"jobs still running after {timeout} s; worker log: {log_path}")
+            time.sleep(0.5)
+
+    def _report(self, jobs: list[Job]) -> None:
+        self.stdout.write("")
+        self.stdout.write("outputs:")
         for job in jobs:
-            self.stdout.write(f"job:       {job.id}  {job.output_mode:<16} {job.status}")
-        self.stdout.write(
-            "The jobs are queued on the orchestrator queue for the pipeline engine (issue #3), which is "
-            "not part of this version; nothing has been generated yet."
-        )
-        self.stdout.write(
-            f"Inspect them: DJANGO_DEBUG=1 .venv/bin/python manage.py runserver, then "
-            f"curl -H 'Authorization: Bearer {key.secret}' http://127.0.0.1:8000/api/v1/jobs"
-        )
+            if job.status != "succeeded":
+                self.stdout.write(f"  {job.output_mode}: {job.status} at {job.failed_stage} scene {job.failed_scene}: {job.error}")
+                continue
+            for asset in Asset.objects.filter(job=job, role__in=["final", "bundle", "contact_sheet"]).order_by("role"):
+                ratio = f" {asset.aspect_ratio}" if asset.aspect_ratio else ""
+                self.stdout.write(f"  {job.output_mode:<16}{ratio:<6} {asset.role:<14} {default_storage.path(asset.file.name)}")
+        if any(job.status != "succeeded" for job in jobs):
+            raise CommandError("some demo jobs did not succeed")
+
+
+def _bar(job: Job, width: int = 30) -> str:
+    filled = round(width * job.progress / 100)
+    stage = job.current_stage if job.status == "running" else job.status
+    return f"  {job.output_mode:<16} [{'#' * filled}{'.' * (width - filled)}] {job.progress:3d}%  {stage}"
+
+
+@contextmanager
+def _worker() -> Iterator[Path]:
+    """A real Celery worker process on every queue (never eager mode), stopped afterwards."""
+    log_path = Path(settings.DATA_DIR) / "demo-worker.log"
+    command = [sys.executable, "-m", "celery", "-A", "adfame", "worker", "-Q", ",".join(QUEUES),
+               "-c", "2", "-l", "info", "-n", "demo@%h", "--without-gossip", "--without-mingle"]
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield log_path
+    finally:
+        process.terminate()  # a warm shutdown: the main process stops its pool itself
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)

@@ -1,0 +1,76 @@
+"""Script-to-video: script -> voiceover with measured timings -> stills -> clips timed to the voice ->
+stitch with captions aligned to the audio."""
+from __future__ import annotations
+
+from django.conf import settings
+
+from adapters.base import StitchRequest
+from adapters.registry import provider
+from campaigns.models import OutputMode
+from jobs.models import Stage
+from pipelines.engine import Pipeline, StageSpec, StepContext, StepResult
+from pipelines.stages import (
+    captions_from,
+    clips_by_ratio,
+    final_files,
+    ratio_size,
+    ratio_slug,
+    scene_clip_stage,
+    scene_image_stage,
+    storyboard_stage,
+    voice_duration,
+    voiceover_stage,
+)
+
+MODE = OutputMode.SCRIPT_TO_VIDEO
+
+# 1. Script: the prompt interpreted into one narration segment per scene (an explainer).
+script = storyboard_stage(MODE)
+
+# 2. Voiceover: every segment spoken and measured; scene lengths follow the voice.
+voiceover = voiceover_stage(MODE, Stage.SCRIPT)
+
+# 3. Stills in every aspect ratio.
+scene_image = scene_image_stage(MODE, Stage.SCRIPT)
+
+# 4. Clips as long as their part of the voiceover.
+scene_video = scene_clip_stage(MODE, Stage.SCRIPT, voice_duration)
+
+
+# 5. Stitch: soft fades, the voice, captions at the measured segment times.
+def stitch(ctx: StepContext) -> StepResult:
+    stitcher = provider("stitch", MODE)
+    voice = ctx.outputs_of(Stage.VOICEOVER)
+    files = []
+    for ratio, clips in clips_by_ratio(ctx, int(ctx.settings["scene_count"])).items():
+        slug = ratio_slug(ratio)
+        result = stitcher.stitch(
+            StitchRequest(
+                clips=tuple(clips),
+                size=ratio_size(ratio),
+                fps=settings.ADFAME_OUTPUT_FPS,
+                duration_s=float(ctx.settings["duration_s"]),
+                out_path=ctx.path(f"script-to-video-{slug}.mp4"),
+                poster_path=ctx.path(f"poster-{slug}.jpg"),
+                captions_path=ctx.path(f"captions-{slug}.srt"),
+                transition="fade",
+                transition_s=0.4,
+                voice=ctx.materialize(voice["files"]["voice"]),
+                captions=captions_from(voice),
+                caption_style="standard",
+            )
+        )
+        files += final_files(result, ratio)
+    return StepResult(provider=stitcher.name, files=files)
+
+
+PIPELINE = Pipeline(
+    name=MODE,
+    stages=(
+        StageSpec(Stage.SCRIPT, script, queue="text"),
+        StageSpec(Stage.VOICEOVER, voiceover, queue="speech"),
+        StageSpec(Stage.SCENE_IMAGE, scene_image, queue="image", per_scene=True),
+        StageSpec(Stage.SCENE_VIDEO, scene_video, queue="video", per_scene=True),
+        StageSpec(Stage.STITCH, stitch, queue="media"),
+    ),
+)

@@ -1,0 +1,220 @@
+"""Stage functions that three or more output modes use unchanged: storyboard, scene image, clip."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from adapters.base import (
+    Brief,
+    BrandKit,
+    ClipRequest,
+    SceneImageRequest,
+    Segment,
+    SpeechRequest,
+    StitchResult,
+    Storyboard,
+)
+from adapters.registry import provider
+from pipelines.engine import OutputFile, StepContext, StepResult
+
+CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".mp4": "video/mp4", ".wav": "audio/wav",
+                 ".srt": "application/x-subrip", ".zip": "application/zip", ".json": "application/json"}
+
+
+def ratio_size(ratio: str, short_side: int | None = None) -> tuple[int, int]:
+    """Pixel size of an aspect ratio at the configured short side (even numbers, for H.264)."""
+    short = short_side or settings.ADFAME_OUTPUT_SHORT_SIDE
+    long = int(round(short * 16 / 9 / 2)) * 2
+    return {"9:16": (short, long), "1:1": (short, short), "16:9": (long, short)}[ratio]
+
+
+def ratio_slug(ratio: str) -> str:
+    return ratio.replace(":", "x")
+
+
+def brief_for(ctx: StepContext, mode: str) -> Brief:
+    product = ctx.snapshot["product"]
+    setup = ctx.snapshot.get("product_setup") or {}
+    return Brief(
+        mode=mode,
+        product_name=product.get("name") or "our product",
+        product_description=product.get("description", ""),
+        prompt=ctx.snapshot.get("prompt", ""),
+        call_to_action=ctx.settings.get("call_to_action", ""),
+        scene_count=int(ctx.settings["scene_count"]),
+        duration_s=float(ctx.settings["duration_s"]),
+        language=ctx.settings.get("language", "en"),
+        brand_colors=tuple(ctx.settings.get("brand_kit", {}).get("colors", [])),
+        product_facts={key: setup[key] for key in ("category", "colors", "og") if key in setup},
+    )
+
+
+def brand_for(ctx: StepContext) -> BrandKit:
+    kit = ctx.settings.get("brand_kit", {})
+    logo, font = kit.get("logo"), kit.get("font")
+    return BrandKit(
+        colors=tuple(kit.get("colors", [])),
+        logo_path=ctx.materialize(logo["storage_name"]) if logo else None,
+        font_path=ctx.materialize(font["storage_name"]) if font else None,
+    )
+
+
+def product_images(ctx: StepContext) -> tuple[Path, ...]:
+    """The product's images; the neutral cut-out from product setup first, when there is one."""
+    paths = [ctx.materialize(image["storage_name"]) for image in ctx.snapshot["product"]["images"]]
+    neutral = (ctx.snapshot.get("product_setup") or {}).get("neutral_image")
+    return tuple([ctx.materialize(neutral), *paths] if neutral else paths)
+
+
+def storyboard_of(ctx: StepContext, stage: str) -> Storyboard:
+    return Storyboard.from_dict(ctx.outputs_of(stage)["storyboard"])
+
+
+def storyboard_stage(mode: str) -> Callable[[StepContext], StepResult]:
+    def storyboard(ctx: StepContext) -> StepResult:
+        text = provider("text", mode)
+        board = text.storyboard(brief_for(ctx, mode), seed=ctx.seed)
+        return StepResult(provider=text.name, outputs={"storyboard": board.to_dict(), "seed": ctx.seed})
+
+    return storyboard
+
+
+def scene_image_stage(mode: str, storyboard_stage_name: str, ratios: list[str] | None = None) -> Callable[[StepContext], StepResult]:
+    """One still per requested aspect ratio, laid out natively for that ratio (not cropped)."""
+
+    def scene_image(ctx: StepContext) -> StepResult:
+        image = provider("image", mode)
+        scene = storyboard_of(ctx, storyboard_stage_name).scenes[ctx.scene - 1]
+        brand, products = brand_for(ctx), product_images(ctx)
+        files = []
+        for ratio in ratios or ctx.settings["aspect_ratios"]:
+            result = image.render_scene(
+                SceneImageRequest(
+                    product_images=products,
+                    scene=scene,
+                    size=ratio_size(ratio),
+                    brand=brand,
+                    seed=ctx.seed,
+                    out_path=ctx.path(f"scene-{ctx.scene:02d}-{ratio_slug(ratio)}.png"),
+                    call_to_action=ctx.settings.get("call_to_action", ""),
+                )
+            )
+            files.append(
+                OutputFile(ratio, result.path, "image", "scene", "image/png", ratio, result.width, result.height)
+            )
+        return StepResult(provider=image.name, outputs={"seed": ctx.seed, "shot": scene.shot}, files=files)
+
+    return scene_image
+
+
+def scene_clip_stage(
+    mode: str, storyboard_stage_name: str, duration_of: Callable[[StepContext, Any], float]
+) -> Callable[[StepContext], StepResult]:
+    """One clip per ratio from the scene's stills, with the motion the storyboard asks for."""
+
+    def scene_video(ctx: StepContext) -> StepResult:
+        video = provider("video", mode)
+        scene = storyboard_of(ctx, storyboard_stage_name).scenes[ctx.scene - 1]
+        stills = ctx.outputs_of("scene_image", ctx.scene)["files"]
+        duration = duration_of(ctx, scene)
+        files = []
+        for ratio, storage_name in stills.items():
+            result = video.animate(
+                ClipRequest(
+                    image=ctx.materialize(storage_name),
+                    duration_s=duration,
+                    size=ratio_size(ratio),
+                    fps=settings.ADFAME_OUTPUT_FPS,
+                    motion=scene.motion,
+                    seed=ctx.seed,
+                    out_path=ctx.path(f"clip-{ctx.scene:02d}-{ratio_slug(ratio)}.mp4"),
+                )
+            )
+            files.append(
+                OutputFile(ratio, result.path, "video", "scene", "video/mp4", ratio, result.width, result.height, result.duration_s)
+            )
+        return StepResult(provider=video.name, outputs={"duration_s": duration, "motion": scene.motion}, files=files)
+
+    return scene_video
+
+
+def storyboard_duration(ctx: StepContext, scene: Any) -> float:
+    return float(scene.duration_s)
+
+
+def voice_duration(ctx: StepContext, scene: Any) -> float:
+    """A narrated scene lasts as long as its part of the measured voiceover."""
+    return float(ctx.outputs_of("voiceover")["scene_durations"][ctx.scene - 1])
+
+
+def clips_by_ratio(ctx: StepContext, scene_count: int) -> dict[str, list[Path]]:
+    clips: dict[str, list[Path]] = {}
+    for scene in range(1, scene_count + 1):
+        for ratio, storage_name in ctx.outputs_of("scene_video", scene)["files"].items():
+            clips.setdefault(ratio, []).append(ctx.materialize(storage_name))
+    return clips
+
+
+def voiceover_stage(mode: str, storyboard_stage_name: str) -> Callable[[StepContext], StepResult]:
+    """Speak every scene's narration, measure it, and time the scenes to the voice."""
+
+    def voiceover(ctx: StepContext) -> StepResult:
+        speech = provider("speech", mode)
+        board = storyboard_of(ctx, storyboard_stage_name)
+        total = float(ctx.settings["duration_s"])
+        result = speech.synthesize(
+            SpeechRequest(
+                segments=tuple(scene.narration for scene in board.scenes),
+                voice=ctx.settings.get("voice", "default"),
+                language=ctx.settings.get("language", "en"),
+                out_path=ctx.path("voice.wav"),
+                target_duration_s=total * 0.92,  # room to breathe before the end card closes
+            )
+        )
+        durations = scene_durations(result.segments, total)
+        return StepResult(
+            provider=speech.name,
+            outputs={
+                "duration_s": result.duration_s,
+                "segments": [asdict(segment) for segment in result.segments],
+                "scene_durations": durations,
+            },
+            files=[OutputFile("voice", result.path, "audio", "voice", "audio/wav", duration_s=result.duration_s)],
+        )
+
+    return voiceover
+
+
+def scene_durations(segments: tuple[Segment, ...] | list[Segment], total_s: float, minimum_s: float = 1.0) -> list[float]:
+    """Cut the timeline where each narration segment starts; the last scene runs to the end."""
+    starts = [0.0] + [segment.start_s for segment in segments[1:]] + [total_s]
+    starts = [min(max(start, 0.0), total_s) for start in starts]
+    durations = [max(minimum_s, end - start) for start, end in zip(starts, starts[1:])]
+    overflow = sum(durations) - total_s
+    if overflow > 0:  # a scene was lengthened to the minimum: take the time from the longest ones
+        for index in sorted(range(len(durations)), key=lambda i: -durations[i]):
+            take = min(overflow, durations[index] - minimum_s)
+            durations[index] -= take
+            overflow -= take
+            if overflow <= 1e-9:
+                break
+    return [round(duration, 3) for duration in durations]
+
+
+def captions_from(voiceover_outputs: dict[str, Any]) -> tuple[Segment, ...]:
+    return tuple(Segment(**segment) for segment in voiceover_outputs["segments"] if segment["text"].strip())
+
+
+def final_files(result: StitchResult, ratio: str) -> list[OutputFile]:
+    """The stitched video, its poster and its captions, as assets of one aspect ratio."""
+    files = [
+        OutputFile(f"video:{ratio}", result.path, "video", "final", "video/mp4", ratio, result.width, result.height, result.duration_s),
+        OutputFile(f"poster:{ratio}", result.poster_path, "image", "poster", "image/jpeg", ratio, result.width, result.height),
+    ]
+    if result.captions_path is not None:
+        files.append(OutputFile(f"captions:{ratio}", result.captions_path, "captions", "captions", "application/x-subrip", ratio))
+    return files
