@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -83,12 +83,20 @@ def storyboard_stage(mode: str) -> Callable[[StepContext], StepResult]:
     return storyboard
 
 
-def scene_image_stage(mode: str, storyboard_stage_name: str, ratios: list[str] | None = None) -> Callable[[StepContext], StepResult]:
-    """One still per requested aspect ratio, laid out natively for that ratio (not cropped)."""
+def scene_image_stage(
+    mode: str, storyboard_stage_name: str, ratios: list[str] | None = None, captioned: bool = False
+) -> Callable[[StepContext], StepResult]:
+    """One still per requested aspect ratio, laid out natively for that ratio (not cropped).
+
+    In captioned modes the still leaves the narration out: the burnt-in caption says it, and
+    the two would collide.
+    """
 
     def scene_image(ctx: StepContext) -> StepResult:
         image = provider("image", mode)
         scene = storyboard_of(ctx, storyboard_stage_name).scenes[ctx.scene - 1]
+        if captioned:
+            scene = replace(scene, narration="")
         brand, products = brand_for(ctx), product_images(ctx)
         files = []
         for ratio in ratios or ctx.settings["aspect_ratios"]:

@@ -44,8 +44,9 @@ def sample_product_photo(size: tuple[int, int] = (1200, 1200)) -> bytes:
     draw.rounded_rectangle(body, radius=int(width * 0.05), fill=(28, 96, 150))
     draw.rounded_rectangle([width * 0.41, height * 0.28, width * 0.45, height * 0.86], radius=12, fill=(70, 140, 190))
     draw.rounded_rectangle([width * 0.43, height * 0.15, width * 0.57, height * 0.27], radius=18, fill=(35, 35, 38))
-    draw.rectangle([width * 0.38, height * 0.52, width * 0.62, height * 0.64], fill=(245, 243, 238))
-    draw.text((width * 0.43, height * 0.565), "AURORA", fill=(28, 96, 150), font_size=int(width * 0.03))
+    # The label sits inside the body's outline, in a colour the backdrop does not have.
+    draw.rounded_rectangle([width * 0.40, height * 0.52, width * 0.60, height * 0.64], radius=10, fill=(250, 226, 170))
+    draw.text((width * 0.435, height * 0.565), "AURORA", fill=(28, 96, 150), font_size=int(width * 0.03))
     out = io.BytesIO()
     backdrop.save(out, "PNG")
     return out.getvalue()
