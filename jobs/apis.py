@@ -133,19 +133,7 @@ class JobCollectionApi(APIView):
         "call_to_action?, brand_kit?, callback_url?}; retry {job_id, stage, scene?, reason?}.",
     )
     def post(self, request: Request) -> Response:
-        workspace = request_workspace(request)
-
-        def create(spec: Any) -> Created:
-            job = services.job_submit(workspace=workspace, spec=spec)
-            return Created(201, JobOutput(job, context={"request": request}).data)
-
-        return idempotent_create(
-            request=request,
-            workspace=workspace,
-            fingerprint_body=request.data,
-            validate=lambda: contract_resolve(workspace=workspace, data=request.data),
-            create=create,
-        )
+        return _submit(request, request.data)
 
 
 class JobDetailApi(APIView):
@@ -199,11 +187,9 @@ class SceneRetryInput(StrictSerializer):
     reason = serializers.CharField(max_length=1000, required=False)
 
 
-def _submit_retry(request: Request, job_id: str, payload: dict[str, Any]) -> Response:
-    """A retry job for a job of the caller's workspace, through the same contract as POST /jobs."""
+def _submit(request: Request, body: Any) -> Response:
+    """Submit a job contract once per Idempotency-Key: resolve it, store the job, hand it on."""
     workspace = request_workspace(request)
-    selectors.job_get_for_workspace(workspace=workspace, job_id=job_id)
-    body = {"kind": JobKind.RETRY, "payload": {"job_id": job_id, **payload}}
 
     def create(spec: Any) -> Created:
         job = services.job_submit(workspace=workspace, spec=spec)
@@ -216,6 +202,12 @@ def _submit_retry(request: Request, job_id: str, payload: dict[str, Any]) -> Res
         validate=lambda: contract_resolve(workspace=workspace, data=body),
         create=create,
     )
+
+
+def _submit_retry(request: Request, job_id: str, payload: dict[str, Any]) -> Response:
+    """A retry job for a job of the caller's workspace, through the same contract as POST /jobs."""
+    selectors.job_get_for_workspace(workspace=request_workspace(request), job_id=job_id)
+    return _submit(request, {"kind": JobKind.RETRY, "payload": {"job_id": job_id, **payload}})
 
 
 class JobRetryApi(APIView):

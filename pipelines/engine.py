@@ -220,20 +220,56 @@ def planned_for(job: Job) -> tuple[Pipeline, list[StageSpec], list[PlannedStep]]
     return pipeline, stages, plan_steps(stages, scene_count)
 
 
+# Starting a job on PostgreSQL is one statement: the status change from queued guards it (a
+# duplicate job_run message inserts nothing) and the rows are created with it, atomically.
+_START_SQL = """
+WITH started AS (
+    UPDATE jobs_job
+       SET status = 'running', started_at = %(now)s, last_activity_at = %(now)s, updated_at = %(now)s,
+           steps_total = %(total)s
+     WHERE id = %(job_id)s AND status = 'queued'
+ RETURNING id
+)
+INSERT INTO jobs_jobstep (job_id, stage, scene, position, status, attempt, provider, inputs, outputs,
+                          error, history, celery_task_id, worker, created_at, dispatched_at)
+SELECT started.id, planned.stage, planned.scene, planned.position, 'pending', 0, '', '{}', '{}',
+       '', '[]', '', '', %(now)s, %(now)s
+  FROM started, unnest(%(stages)s::text[], %(scenes)s::int[], %(positions)s::int[])
+       AS planned(stage, scene, position)
+RETURNING id, stage, scene, position
+"""
+
+
 def job_start(*, job_id: Any) -> None:
     """Create the job's step rows, mark it running, and publish its canvas once that commits."""
-    with transaction.atomic():
-        job = Job.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.status != JobStatus.QUEUED:
-            return  # unknown, already started (a duplicate message) or finished/cancelled
-        now = timezone.now()
-        # Rows and the status change commit together, so a queued job never has rows yet.
-        rows = JobStep.objects.bulk_create(_rows_for(job, dispatched_at=now))
-        job.status, job.started_at, job.last_activity_at, job.steps_total = JobStatus.RUNNING, now, now, len(rows)
-        job.save(update_fields=["status", "started_at", "last_activity_at", "steps_total", "updated_at"])
-        canvas = job_canvas(job, rows)
-        if canvas is not None:
-            transaction.on_commit(canvas.apply_async)
+    job = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).first()
+    if job is None:
+        return  # unknown, already started (a duplicate message) or finished/cancelled
+    now = timezone.now()
+    rows = _rows_for(job, dispatched_at=now)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_START_SQL, {
+                "now": now, "job_id": job.pk, "total": len(rows),
+                "stages": [row.stage for row in rows], "scenes": [row.scene for row in rows],
+                "positions": [row.position for row in rows],
+            })
+            created = [
+                JobStep(id=id_, job=job, stage=stage, scene=scene, position=position, status=StepStatus.PENDING)
+                for id_, stage, scene, position in cursor.fetchall()
+            ]
+        if not created:
+            return  # another job_run started it first
+    else:
+        with transaction.atomic():
+            if Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+                status=JobStatus.RUNNING, started_at=now, last_activity_at=now, steps_total=len(rows)
+            ) == 0:
+                return
+            created = JobStep.objects.bulk_create(rows)
+    canvas = job_canvas(job, created)
+    if canvas is not None:
+        canvas.apply_async()
 
 
 def _rows_for(job: Job, dispatched_at: Any) -> list[JobStep]:

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from adapters.base import AdapterError
+from adapters.base import AdapterError, Readiness
 
 STDERR_TAIL = 1500
 
@@ -36,3 +36,17 @@ def probe(path: Path) -> dict:
         timeout_s=60,
     )
     return json.loads(result.stdout)
+
+
+def ffmpeg_readiness(*, filters: tuple[str, ...], encoders: tuple[str, ...]) -> Readiness:
+    """Whether this machine's ffmpeg has the filters and encoders a provider needs."""
+    try:
+        listed_filters = run_tool(["ffmpeg", "-hide_banner", "-filters"], timeout_s=30).stdout.decode()
+        listed_encoders = run_tool(["ffmpeg", "-hide_banner", "-encoders"], timeout_s=30).stdout.decode()
+    except AdapterError as error:
+        return Readiness(False, error.message)
+    missing = [name for name in filters if f" {name} " not in listed_filters]
+    missing += [name for name in encoders if f" {name} " not in listed_encoders]
+    if missing:
+        return Readiness(False, f"ffmpeg lacks {', '.join(missing)}")
+    return Readiness(True, f"ffmpeg with {', '.join(filters + encoders)}")

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from adapters.base import AdapterError, Readiness, Segment, StitchProvider, StitchRequest, StitchResult
-from adapters.local.process import probe, run_tool
+from adapters.local.process import ffmpeg_readiness, probe, run_tool
 
 TRANSITIONS = {"cut": None, "fade": "fade", "slide": "slideleft"}
 CAPTION_STYLES = ("standard", "large")
@@ -49,16 +49,7 @@ class FfmpegStitch(StitchProvider):
         self.threads = threads
 
     def check(self) -> Readiness:
-        try:
-            filters = run_tool(["ffmpeg", "-hide_banner", "-filters"], timeout_s=30).stdout.decode()
-            encoders = run_tool(["ffmpeg", "-hide_banner", "-encoders"], timeout_s=30).stdout.decode()
-        except AdapterError as error:
-            return Readiness(False, error.message)
-        missing = [name for name in FILTERS_NEEDED if f" {name} " not in filters]
-        missing += [name for name in ("libx264", "aac") if f" {name} " not in encoders]
-        if missing:
-            return Readiness(False, f"ffmpeg lacks {', '.join(missing)}")
-        return Readiness(True, "ffmpeg with xfade, libass, loudnorm, sidechaincompress, libx264 and aac")
+        return ffmpeg_readiness(filters=FILTERS_NEEDED, encoders=("libx264", "aac"))
 
     def stitch(self, request: StitchRequest) -> StitchResult:
         validate(request)

@@ -13,7 +13,7 @@ import random
 from fractions import Fraction
 
 from adapters.base import MOTIONS, AdapterError, ClipRequest, ClipResult, Readiness, VideoProvider
-from adapters.local.process import probe, run_tool
+from adapters.local.process import ffmpeg_readiness, probe, run_tool
 
 SUPERSAMPLE = 2
 # Zoom gained per second of clip and its bounds: short cuts still move, long scenes stay sharp.
@@ -43,16 +43,7 @@ class FfmpegMotion(VideoProvider):
         self.threads = threads
 
     def check(self) -> Readiness:
-        try:
-            filters = run_tool(["ffmpeg", "-hide_banner", "-filters"], timeout_s=30).stdout.decode()
-            encoders = run_tool(["ffmpeg", "-hide_banner", "-encoders"], timeout_s=30).stdout.decode()
-        except AdapterError as error:
-            return Readiness(False, error.message)
-        needed = (("zoompan", filters), ("libx264", encoders))
-        missing = [name for name, listing in needed if f" {name} " not in listing]
-        if missing:
-            return Readiness(False, f"ffmpeg lacks {', '.join(missing)}")
-        return Readiness(True, "ffmpeg with zoompan and libx264")
+        return ffmpeg_readiness(filters=("zoompan",), encoders=("libx264",))
 
     def animate(self, request: ClipRequest) -> ClipResult:
         width, height = request.size
