@@ -116,6 +116,7 @@ class SceneImageRequest:
     out_path: Path
     call_to_action: str = ""
     product_emphasis: float = 0.5  # 0..1: how large and untouched the product is; fidelity raises it
+    caption_band: float = 0.0  # bottom fraction of the height that burnt-in captions will cover: no text there
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,10 @@ class StitchResult:
 
 class StitchProvider(Provider):
     capability = "stitch"
+
+    def caption_band(self, style: str, size: tuple[int, int]) -> float:
+        """The bottom fraction of a frame this provider's captions may cover (0 when it cannot say)."""
+        return 0.0
 
     def stitch(self, request: StitchRequest) -> StitchResult:
         raise NotImplementedError

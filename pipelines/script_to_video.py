@@ -31,7 +31,7 @@ script = storyboard_stage(MODE)
 voiceover = voiceover_stage(MODE, Stage.SCRIPT)
 
 # 3. Stills in every aspect ratio.
-scene_image = scene_image_stage(MODE, Stage.SCRIPT, captioned=True)
+scene_image = scene_image_stage(MODE, Stage.SCRIPT, caption_style="standard")
 
 # 4. Clips as long as their part of the voiceover.
 scene_video = scene_clip_stage(MODE, Stage.SCRIPT, voice_duration)

@@ -84,19 +84,20 @@ def storyboard_stage(mode: str) -> Callable[[StepContext], StepResult]:
 
 
 def scene_image_stage(
-    mode: str, storyboard_stage_name: str, ratios: list[str] | None = None, captioned: bool = False
+    mode: str, storyboard_stage_name: str, ratios: list[str] | None = None, caption_style: str | None = None
 ) -> Callable[[StepContext], StepResult]:
     """One still per requested aspect ratio, laid out natively for that ratio (not cropped).
 
-    In captioned modes the still leaves the narration out: the burnt-in caption says it, and
-    the two would collide.
+    In captioned modes the still leaves the narration out (the burnt-in caption says it) and
+    keeps its own text out of the band the captions will cover.
     """
 
     def scene_image(ctx: StepContext) -> StepResult:
         image = provider("image", mode)
         scene = storyboard_of(ctx, storyboard_stage_name).scenes[ctx.scene - 1]
-        if captioned:
+        if caption_style:
             scene = replace(scene, narration="")
+            stitcher = provider("stitch", mode)
         brand, products = brand_for(ctx), product_images(ctx)
         files = []
         for ratio in ratios or ctx.settings["aspect_ratios"]:
@@ -109,6 +110,7 @@ def scene_image_stage(
                     seed=ctx.seed,
                     out_path=ctx.path(f"scene-{ctx.scene:02d}-{ratio_slug(ratio)}.png"),
                     call_to_action=ctx.settings.get("call_to_action", ""),
+                    caption_band=stitcher.caption_band(caption_style, ratio_size(ratio)) if caption_style else 0.0,
                 )
             )
             files.append(

@@ -32,7 +32,7 @@ script = storyboard_stage(MODE)
 voiceover = voiceover_stage(MODE, Stage.SCRIPT)
 
 # 3. Media: vertical stills, then handheld clips as long as their line of the voice.
-scene_image = scene_image_stage(MODE, Stage.SCRIPT, ratios=[RATIO], captioned=True)
+scene_image = scene_image_stage(MODE, Stage.SCRIPT, ratios=[RATIO], caption_style="large")
 scene_video = scene_clip_stage(MODE, Stage.SCRIPT, voice_duration)
 
 

@@ -517,12 +517,13 @@ def fit_text(
 # ---- 4. The canvas a scene is drawn on --------------------------------------------------------------
 
 
-def safe_area(width: int, height: int) -> Box:
+def safe_area(width: int, height: int, caption_band: float = 0.0) -> Box:
     """Where text may go. Tall (9:16) frames keep clear of the top 12% and bottom 20% that social apps
-    cover with their own buttons and captions; other frames keep a 6% margin."""
-    if height / width >= 1.6:
-        return round(width * 0.06), round(height * 0.12), width - round(width * 0.06), height - round(height * 0.20)
-    return round(width * 0.06), round(height * 0.06), width - round(width * 0.06), height - round(height * 0.06)
+    cover with their own buttons and captions; other frames keep a 6% margin. A video's burnt-in
+    captions reserve `caption_band` of the height at the bottom as well."""
+    top, bottom = (0.12, 0.20) if height / width >= 1.6 else (0.06, 0.06)
+    bottom = max(bottom, caption_band)
+    return round(width * 0.06), round(height * top), width - round(width * 0.06), height - round(height * bottom)
 
 
 def _orientation(width: int, height: int) -> str:
@@ -583,7 +584,7 @@ class _Canvas:
         self.quote_font = str(brand_font or QUOTE_FONT)
         self.image = Image.new("RGB", request.size, palette.light)
         self.draw = ImageDraw.Draw(self.image)
-        self.result = Composition(self.image, safe_area(self.width, self.height))
+        self.result = Composition(self.image, safe_area(self.width, self.height, request.caption_band))
         # Text starts below the logo, which sits small in the safe area's top-left corner.
         x0, y0, x1, y1 = self.result.safe_area
         self.logo_strip = (x0, y0, x0 + round(self.unit * 24), y0 + round(self.unit * 6))
@@ -1001,6 +1002,8 @@ def _feature(c: _Canvas) -> None:
     margin = round(u * 5)
     if c.orientation == "portrait":
         split = round(c.height * _lerp(0.5, 0.56, e))
+        # Keep a fifth of the frame for the text column when captions take the bottom away.
+        split = max(round(c.height * 0.3), min(split, y1 - round(c.height * 0.2)))
         panel = (0, 0, c.width, split)
         product_top = y0 if c.request.brand.logo_path else max(margin, y0 - round(c.height * 0.06))
         product_box = (margin, product_top, c.width - margin, split - margin)

@@ -51,6 +51,9 @@ class FfmpegStitch(StitchProvider):
     def check(self) -> Readiness:
         return ffmpeg_readiness(filters=FILTERS_NEEDED, encoders=("libx264", "aac"))
 
+    def caption_band(self, style: str, size: tuple[int, int]) -> float:
+        return caption_band(style, size)
+
     def stitch(self, request: StitchRequest) -> StitchResult:
         validate(request)
         frame_counts = [clip_frames(clip, request.fps) for clip in request.clips]
@@ -249,19 +252,7 @@ def ass(captions: tuple[Segment, ...], size: tuple[int, int], style: str) -> str
     set higher, where a viewer's eyes rest on a phone.
     """
     width, height = size
-    short = min(width, height)
-    portrait = height > width
-    if style == "large":
-        # Border style 1: an outline around each glyph plus a soft drop shadow.
-        font, outline, shadow, border = 0.076 * short, 0.0065 * short, 0.003 * short, 1
-        margin_x, margin_v = 0.11 * width, (0.30 if portrait else 0.16) * height
-        colours = "&H00FFFFFF,&H00FFFFFF,&H00101010,&H80000000"
-    else:
-        # Border style 4 (libass): one box behind the whole caption, padded by the outline width;
-        # the glyph outline itself is transparent.
-        font, outline, shadow, border = 0.052 * short, 0.022 * short, 0, 4
-        margin_x, margin_v = 0.10 * width, (0.22 if portrait else 0.08) * height
-        colours = "&H00FFFFFF,&H00FFFFFF,&HFF000000,&H48101010"
+    font, outline, shadow, border, margin_x, margin_v, colours = _caption_layout(style, size)
     header = "\n".join([
         "[Script Info]",
         "ScriptType: v4.00+",
@@ -284,6 +275,30 @@ def ass(captions: tuple[Segment, ...], size: tuple[int, int], style: str) -> str
     events = [f"Dialogue: 0,{ass_time(cue.start_s)},{ass_time(cue.end_s)},Caption,,0,0,0,,{ass_text(cue.text)}"
               for cue in captions]
     return header + "\n" + "\n".join(events) + "\n"
+
+
+def _caption_layout(style: str, size: tuple[int, int]) -> tuple[float, float, float, int, float, float, str]:
+    """Font size, outline, shadow, border style, side and bottom margins, colours of a caption style."""
+    width, height = size
+    short = min(width, height)
+    portrait = height > width
+    if style == "large":
+        # Border style 1: an outline around each glyph plus a soft drop shadow.
+        font, outline, shadow, border = 0.076 * short, 0.0065 * short, 0.003 * short, 1
+        margin_x, margin_v = 0.11 * width, (0.30 if portrait else 0.16) * height
+        return font, outline, shadow, border, margin_x, margin_v, "&H00FFFFFF,&H00FFFFFF,&H00101010,&H80000000"
+    # Border style 4 (libass): one box behind the whole caption, padded by the outline width;
+    # the glyph outline itself is transparent.
+    font, outline, shadow, border = 0.052 * short, 0.022 * short, 0, 4
+    margin_x, margin_v = 0.10 * width, (0.22 if portrait else 0.08) * height
+    return font, outline, shadow, border, margin_x, margin_v, "&H00FFFFFF,&H00FFFFFF,&HFF000000,&H48101010"
+
+
+def caption_band(style: str, size: tuple[int, int], lines: int = 3) -> float:
+    """The bottom fraction of the frame a caption of up to `lines` lines can cover, for stills to
+    keep their own text out of."""
+    font, outline, _, _, _, margin_v, _ = _caption_layout(style, size)
+    return min(0.6, (margin_v + lines * font * 1.2 + 2 * outline) / size[1])
 
 
 def ass_time(seconds: float) -> str:

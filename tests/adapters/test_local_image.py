@@ -280,3 +280,11 @@ def test_requests_that_cannot_succeed_are_permanent_errors(tmp_path, bottle, cha
     with pytest.raises(AdapterError) as error:
         Compositor().render_scene(request_for(bottle, "hero", SMALL["1:1"], tmp_path / "x.png", **changes))
     assert error.value.permanent
+
+
+def test_text_stays_above_the_band_captions_will_cover(tmp_path, bottle):
+    for shot in ("hero", "feature", "cta", "testimonial"):
+        request = request_for(bottle, shot, (270, 480), tmp_path / f"{shot}.png", caption_band=0.45)
+        composition = compose_scene(request)
+        assert composition.text_boxes, shot
+        assert all(box[3] <= 480 * 0.55 + 1 for box in composition.text_boxes.values()), shot
