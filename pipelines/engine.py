@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -676,9 +677,14 @@ def _fail_or_retry(step: JobStep, error: Exception, task_id: str) -> Outcome:
 # ---- the watchdog ------------------------------------------------------------------------------
 
 
+def _stall_cutoff() -> Any:
+    """Anything not heard from since this moment counts as lost."""
+    return timezone.now() - timedelta(seconds=settings.ADFAME_STALL_TIMEOUT_S)
+
+
 def stalled_jobs() -> list[Job]:
     """Queued or running jobs with no sign of life for longer than the stall timeout."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=settings.ADFAME_STALL_TIMEOUT_S)
+    cutoff = _stall_cutoff()
     candidates = Job.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).filter(
         Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, created_at__lt=cutoff)
     )
@@ -692,8 +698,7 @@ def job_redrive(*, job: Job) -> str:
     if job.status == JobStatus.QUEUED:
         job_start(job_id=job.pk)
         return "started"
-    cutoff = timezone.now() - timezone.timedelta(seconds=settings.ADFAME_STALL_TIMEOUT_S)
-    JobStep.objects.filter(job=job, status=StepStatus.RUNNING, heartbeat_at__lt=cutoff).update(
+    JobStep.objects.filter(job=job, status=StepStatus.RUNNING, heartbeat_at__lt=_stall_cutoff()).update(
         status=StepStatus.PENDING, celery_task_id=""
     )
     if job_publish(job=job):
