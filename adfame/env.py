@@ -52,3 +52,24 @@ def env_secret(name: str, default: str = "") -> str:
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE points to an unreadable file: {exc}") from exc
     return os.environ.get(name, default)
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def env_durations(name: str, default: str) -> list[float]:
+    """A comma-separated list of durations such as `10s,1m,2h,1d`, in seconds."""
+    raw = os.environ.get(name, default)
+    durations = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        number, unit = (item[:-1], item[-1]) if item[-1] in _UNITS else (item, "s")
+        try:
+            seconds = float(number) * _UNITS[unit]
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name} must list durations like 10s,5m,2h,1d, got {raw!r}") from exc
+        if seconds < 0:
+            raise ImproperlyConfigured(f"{name} may not hold negative durations, got {raw!r}")
+        durations.append(seconds)
+    return durations

@@ -48,6 +48,7 @@ class Fetched:
     status_code: int
     content_type: str
     body: bytes  # decoded transfer encoding, at most max_bytes
+    location: str = ""  # where a redirect pointed (never followed)
 
     @property
     def text(self) -> str:
@@ -56,6 +57,22 @@ class Fetched:
 
 def safe_get(url: str, *, timeout_s: float = 5.0, max_bytes: int = 1_000_000) -> Fetched:
     """GET a public URL, connecting to the checked address, reading at most max_bytes."""
+    return safe_request("GET", url, timeout_s=timeout_s, max_bytes=max_bytes)
+
+
+def safe_request(
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    content: bytes | None = None,
+    timeout_s: float = 5.0,
+    max_bytes: int = 1_000_000,
+) -> Fetched:
+    """Send a request to a public URL, connecting to the checked address, reading at most max_bytes.
+
+    A redirect is returned as it is (never followed). Network failures raise httpx's errors.
+    """
     scheme, host, addresses = resolve_public(url)
     parts = urlsplit(url)
     address = addresses[0]
@@ -65,7 +82,8 @@ def safe_get(url: str, *, timeout_s: float = 5.0, max_bytes: int = 1_000_000) ->
     pinned = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
     with httpx.Client(timeout=timeout_s, follow_redirects=False) as client:
         request = client.build_request(
-            "GET", pinned, headers={"Host": parts.netloc.rsplit("@", 1)[-1], "User-Agent": "AdFame/1.0"},
+            method, pinned, content=content,
+            headers={"User-Agent": "AdFame/1.0", **(headers or {}), "Host": parts.netloc.rsplit("@", 1)[-1]},
             extensions={"sni_hostname": host},
         )
         response = client.send(request, stream=True)
@@ -77,4 +95,7 @@ def safe_get(url: str, *, timeout_s: float = 5.0, max_bytes: int = 1_000_000) ->
                     break
         finally:
             response.close()
-    return Fetched(response.status_code, response.headers.get("content-type", ""), body[:max_bytes])
+    return Fetched(
+        response.status_code, response.headers.get("content-type", ""), body[:max_bytes],
+        response.headers.get("location", ""),
+    )
