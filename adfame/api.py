@@ -45,6 +45,17 @@ def http_url(value: str) -> str:
     return value
 
 
+def public_url(value: str) -> str:
+    """A validator for URLs the service will call: http(s) to public addresses only (SSRF guard)."""
+    from adfame.ssrf import UnsafeUrl, resolve_public
+
+    try:
+        resolve_public(value)
+    except UnsafeUrl as refused:
+        raise serializers.ValidationError(str(refused)) from None
+    return value
+
+
 class PagePagination(pagination.PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"

@@ -22,6 +22,7 @@ app.conf.update(
     task_default_queue=ORCHESTRATOR_QUEUE,
     task_default_exchange=ORCHESTRATOR_QUEUE,
     task_default_routing_key=ORCHESTRATOR_QUEUE,
+    task_routes={"callbacks.*": {"queue": "callbacks"}},
     # A step is acknowledged only when it has finished, and redelivered if its worker dies.
     task_acks_late=True,
     task_reject_on_worker_lost=True,

@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from adfame.env import env_bool, env_int, env_list, env_secret, env_str
+from adfame.env import env_bool, env_durations, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("ADFAME_DATA_DIR", str(BASE_DIR / "var")))
@@ -190,8 +190,19 @@ for _name, _value in os.environ.items():
         _capability, _, _mode = _name.removeprefix("ADFAME_PROVIDER_").lower().partition("__")
         ADFAME_PROVIDERS[f"{_capability}:{_mode}"] = _value
 
-# Outbound fetches (product links, later webhooks) may reach loopback only when this is set.
+# Outbound requests (product links, webhooks) may reach loopback only when this is set.
 ADFAME_ALLOW_LOOPBACK_URLS = env_bool("ADFAME_ALLOW_LOOPBACK_URLS", False)
+
+# Where this service is reached from outside: asset and job links in webhook payloads.
+ADFAME_PUBLIC_URL = env_str("ADFAME_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Webhooks: the wait after each failed attempt (10 attempts over about three days by default),
+# the per-attempt timeout, how long a rotated-out secret still signs, and the sweeper's clock.
+ADFAME_WEBHOOK_RETRY_SCHEDULE = env_durations("ADFAME_WEBHOOK_RETRY_SCHEDULE", "10s,1m,10m,1h,3h,6h,12h,24h,26h")
+ADFAME_WEBHOOK_TIMEOUT_S = env_int("ADFAME_WEBHOOK_TIMEOUT_S", 10)
+ADFAME_WEBHOOK_SECRET_OVERLAP_S = env_int("ADFAME_WEBHOOK_SECRET_OVERLAP_S", 24 * 3600)
+ADFAME_WEBHOOK_SWEEP_INTERVAL_S = env_int("ADFAME_WEBHOOK_SWEEP_INTERVAL_S", 10)
+ADFAME_WEBHOOK_SWEEP_GRACE_S = env_int("ADFAME_WEBHOOK_SWEEP_GRACE_S", 30)
 
 # The engine: output size, step retries, liveness and the watchdog.
 ADFAME_OUTPUT_SHORT_SIDE = env_int("ADFAME_OUTPUT_SHORT_SIDE", 1080)
@@ -209,6 +220,7 @@ if ADFAME_WORKER_SYNCHRONOUS_COMMIT not in ("on", "off", "local", "remote_write"
 CELERY_BEAT_SCHEDULE = {
     "watchdog": {"task": "pipelines.watchdog", "schedule": float(ADFAME_WATCHDOG_INTERVAL_S)},
     "purge-idempotency-records": {"task": "campaigns.purge_idempotency_records", "schedule": 3600.0},
+    "webhook-sweeper": {"task": "callbacks.sweep", "schedule": float(ADFAME_WEBHOOK_SWEEP_INTERVAL_S)},
 }
 
 LOG_FORMAT = env_str("ADFAME_LOG_FORMAT", "text" if DEBUG else "json")

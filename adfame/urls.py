@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from adfame import health
+from callbacks import apis as callback_apis
 from campaigns import apis as campaign_apis
 from jobs import apis as job_apis
 
@@ -24,6 +25,44 @@ api_v1 = [
     path("jobs/<uuid:job_id>/steps", job_apis.JobStepsApi.as_view(), name="job-steps"),
     path("jobs/<uuid:job_id>/retry", job_apis.JobRetryApi.as_view(), name="job-retry"),
     path("jobs/<uuid:job_id>/scenes/<int:scene>/retry", job_apis.JobSceneRetryApi.as_view(), name="job-scene-retry"),
+    path("jobs/<uuid:job_id>/events", callback_apis.JobEventsApi.as_view(), name="job-events"),
+    path("webhooks/endpoints", callback_apis.EndpointCollectionApi.as_view(), name="webhook-endpoints"),
+    path(
+        "webhooks/endpoints/<uuid:endpoint_id>",
+        callback_apis.EndpointDetailApi.as_view(),
+        name="webhook-endpoint-detail",
+    ),
+    path(
+        "webhooks/endpoints/<uuid:endpoint_id>/rotate-secret",
+        callback_apis.EndpointRotateSecretApi.as_view(),
+        name="webhook-endpoint-rotate-secret",
+    ),
+    path(
+        "webhooks/endpoints/<uuid:endpoint_id>/ping",
+        callback_apis.EndpointPingApi.as_view(),
+        name="webhook-endpoint-ping",
+    ),
+    path(
+        "webhooks/endpoints/<uuid:endpoint_id>/deliveries",
+        callback_apis.EndpointDeliveriesApi.as_view(),
+        name="webhook-endpoint-deliveries",
+    ),
+    path("webhooks/deliveries", callback_apis.DeliveryCollectionApi.as_view(), name="webhook-deliveries"),
+    path(
+        "webhooks/deliveries/<int:delivery_id>",
+        callback_apis.DeliveryDetailApi.as_view(),
+        name="webhook-delivery-detail",
+    ),
+    path(
+        "webhooks/deliveries/<int:delivery_id>/redeliver",
+        callback_apis.DeliveryRedeliverApi.as_view(),
+        name="webhook-delivery-redeliver",
+    ),
+    path(
+        "webhooks/callback-secret/rotate",
+        callback_apis.CallbackSecretRotateApi.as_view(),
+        name="webhook-callback-secret-rotate",
+    ),
 ]
 
 urlpatterns = [

@@ -1,1 +1,1 @@
-"""Callbacks: the transactional outbox and signed webhooks (filled by the callbacks issue)."""
+"""Callbacks: the transactional outbox of job events and the signed webhooks that deliver them."""

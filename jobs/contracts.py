@@ -11,7 +11,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from adfame.api import StrictSerializer, http_url
+from adfame.api import StrictSerializer, http_url, public_url
 from adfame.problems import Problem, validation_problem
 from campaigns.apis import BrandKitSerializer, CampaignSettingsSerializer
 from campaigns.models import BrandAsset, Campaign, OutputMode, Product, Workspace
@@ -54,7 +54,7 @@ class OutputGenerationPayload(StrictSerializer):
     campaign_id = serializers.UUIDField()
     output_mode = serializers.ChoiceField(choices=OutputMode.choices)
     prompt = serializers.CharField(max_length=4000, required=False)
-    callback_url = serializers.URLField(max_length=2000, required=False, validators=[http_url])
+    callback_url = serializers.URLField(max_length=2000, required=False, validators=[public_url])
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()

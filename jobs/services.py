@@ -5,14 +5,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from adfame.problems import Problem
+from callbacks.models import EventType
 from campaigns.models import Workspace
 from jobs.contracts import JobSpec
 from jobs.dispatch import job_dispatch
+from jobs.events import job_event, job_events_emit
 from jobs.models import Job, JobStatus, JobStep, StepStatus
 
 
+@transaction.atomic
 def job_submit(*, workspace: Workspace, spec: JobSpec) -> Job:
-    """Store a queued job and hand it to the engine once the transaction has committed."""
+    """Store a queued job, record job.accepted, and hand it to the engine once that commits."""
     job = Job.objects.create(
         workspace=workspace,
         kind=spec.kind,
@@ -26,6 +29,7 @@ def job_submit(*, workspace: Workspace, spec: JobSpec) -> Job:
         snapshot=spec.snapshot,
         callback_url=spec.callback_url,
     )
+    job_events_emit(job, [job_event(job, EventType.JOB_ACCEPTED)])
     transaction.on_commit(lambda: job_dispatch(job_id=job.id))
     return job
 
@@ -40,6 +44,7 @@ def job_cancel(*, job: Job) -> Job:
     job.refresh_from_db()
     if changed:
         JobStep.objects.filter(job=job, status=StepStatus.PENDING).update(status=StepStatus.CANCELLED)
+        job_events_emit(job, [job_event(job, EventType.JOB_CANCELLED)])
     elif job.status != JobStatus.CANCELLED:
         raise Problem(
             409,

@@ -36,6 +36,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from adapters.base import AdapterError
+from callbacks.models import EventType
+from jobs.events import job_completed_event, job_event, job_events_emit
 from jobs.models import Asset, Job, JobKind, JobStatus, JobStep, StepStatus
 
 logger = logging.getLogger(__name__)
@@ -248,26 +250,28 @@ def job_start(*, job_id: Any) -> None:
         return  # unknown, already started (a duplicate message) or finished/cancelled
     now = timezone.now()
     rows = _rows_for(job, dispatched_at=now)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_START_SQL, {
-                "now": now, "job_id": job.pk, "total": len(rows),
-                "stages": [row.stage for row in rows], "scenes": [row.scene for row in rows],
-                "positions": [row.position for row in rows],
-            })
-            created = [
-                JobStep(id=id_, job=job, stage=stage, scene=scene, position=position, status=StepStatus.PENDING)
-                for id_, stage, scene, position in cursor.fetchall()
-            ]
-        if not created:
-            return  # another job_run started it first
-    else:
-        with transaction.atomic():
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(_START_SQL, {
+                    "now": now, "job_id": job.pk, "total": len(rows),
+                    "stages": [row.stage for row in rows], "scenes": [row.scene for row in rows],
+                    "positions": [row.position for row in rows],
+                })
+                created = [
+                    JobStep(id=id_, job=job, stage=stage, scene=scene, position=position, status=StepStatus.PENDING)
+                    for id_, stage, scene, position in cursor.fetchall()
+                ]
+            if not created:
+                return  # another job_run started it first
+        else:
             if Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
                 status=JobStatus.RUNNING, started_at=now, last_activity_at=now, steps_total=len(rows)
             ) == 0:
                 return
             created = JobStep.objects.bulk_create(rows)
+        job.status, job.started_at, job.steps_total = JobStatus.RUNNING, now, len(rows)
+        job_events_emit(job, [job_event(job, EventType.JOB_STARTED, stage=created[0].stage if created else None)])
     canvas = job_canvas(job, created)
     if canvas is not None:
         canvas.apply_async()
@@ -388,7 +392,7 @@ WITH claimed AS (
 )
 SELECT claimed.id, claimed.job_id, claimed.stage, claimed.scene, claimed.position, claimed.attempt,
        claimed.history, job.workspace_id, job.kind, job.status, job.output_mode, job.snapshot,
-       job.retry_of_id, job.steps_total
+       job.retry_of_id, job.steps_total, job.campaign_id, job.product_id, job.metadata, job.callback_url
   FROM claimed JOIN jobs_job AS job ON job.id = claimed.job_id
 """
 
@@ -402,9 +406,10 @@ def _claim(step_id: int, task_id: str, worker: str, now: Any) -> tuple[Job, JobS
     if row is None:
         return None
     (id_, job_id, stage, scene, position, attempt, history, workspace_id, kind, status, output_mode, snapshot,
-     retry_of_id, steps_total) = row
+     retry_of_id, steps_total, campaign_id, product_id, metadata, callback_url) = row
     job = Job(id=job_id, workspace_id=workspace_id, kind=kind, status=status, output_mode=output_mode,
-              snapshot=_json(snapshot), retry_of_id=retry_of_id, steps_total=steps_total)
+              snapshot=_json(snapshot), retry_of_id=retry_of_id, steps_total=steps_total, campaign_id=campaign_id,
+              product_id=product_id, metadata=_json(metadata), callback_url=callback_url)
     step = JobStep(id=id_, job=job, stage=stage, scene=scene, position=position, attempt=attempt,
                    history=_json(history), status=StepStatus.RUNNING, started_at=now, celery_task_id=task_id,
                    worker=worker)
@@ -560,7 +565,7 @@ UPDATE jobs_job
        current_stage = CASE WHEN steps_done + 1 >= steps_total AND status = 'running' THEN '' ELSE current_stage END,
        last_activity_at = %(now)s, updated_at = %(now)s
  WHERE id = %(job_id)s AND EXISTS (SELECT 1 FROM step)
-RETURNING status
+RETURNING status, progress, finished_at
 """
 
 
@@ -571,13 +576,19 @@ def _succeed(
     outputs = {**result.outputs, "files": {output.key: name for output, name, _, _ in stored}}
     history = [*step.history, _history_entry(step, "succeeded")]
     if step.scene is None and not stored and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_SUCCEED_JOB_LEVEL_SQL, {
-                "outputs": json.dumps(outputs), "provider": result.provider, "now": now, "history": json.dumps(history),
-                "step_id": step.pk, "task_id": task_id, "job_id": job.pk,
-            })
-            row = cursor.fetchone()
-        return CONTINUE if row is not None and row[0] == JobStatus.RUNNING else STOP
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(_SUCCEED_JOB_LEVEL_SQL, {
+                    "outputs": json.dumps(outputs), "provider": result.provider, "now": now,
+                    "history": json.dumps(history), "step_id": step.pk, "task_id": task_id, "job_id": job.pk,
+                })
+                row = cursor.fetchone()
+            if row is None:
+                return STOP  # taken over by another task
+            job.status, job.progress, job.finished_at = row
+            if job.status in (JobStatus.RUNNING, JobStatus.SUCCEEDED):
+                _emit_step_events(job, step, [])
+        return CONTINUE if job.status == JobStatus.RUNNING else STOP
     try:
         with transaction.atomic():
             # The job row's UPDATE comes first: it locks the row, which serialises the steps of
@@ -594,8 +605,7 @@ def _succeed(
             )
             if not updated:
                 raise _TakenOver
-            if stored:
-                Asset.objects.bulk_create(_assets(job, step, stored))
+            assets = Asset.objects.bulk_create(_assets(job, step, stored)) if stored else []
             if status in JobStatus.terminal():
                 return STOP  # cancelled while this step ran: keep its work, start nothing new
             finished = done >= total
@@ -603,6 +613,8 @@ def _succeed(
             if finished:
                 fields.update(status=JobStatus.SUCCEEDED, finished_at=now, current_stage="")
             Job.objects.filter(pk=job.pk).update(**fields)
+            job.status, job.progress = fields.get("status", status), fields["progress"]
+            _emit_step_events(job, step, assets)
             if finished:
                 return STOP
             if step.scene is not None and not _segment_open(job, step):
@@ -612,6 +624,16 @@ def _succeed(
     except _TakenOver:
         return STOP
     return CONTINUE
+
+
+def _emit_step_events(job: Job, step: JobStep, assets: list[Asset]) -> None:
+    """job.progress for the step, asset.created for each file, job.completed if it was the last."""
+    events = [job_event(job, EventType.JOB_PROGRESS, stage=step.stage, scene=step.scene)]
+    events += [job_event(job, EventType.ASSET_CREATED, stage=step.stage, scene=step.scene, assets=[asset])
+               for asset in assets]
+    if job.status == JobStatus.SUCCEEDED:
+        events.append(job_completed_event(job))
+    job_events_emit(job, events)
 
 
 def _assets(job: Job, step: JobStep, stored: list[tuple[OutputFile, str, str, int]]) -> list[Asset]:
@@ -671,6 +693,7 @@ def _fail_or_retry(step: JobStep, error: Exception, task_id: str) -> Outcome:
                 update_fields=["status", "finished_at", "last_activity_at", "failed_stage", "failed_scene", "error", "updated_at"]
             )
             job.steps.filter(status=StepStatus.PENDING).update(status=StepStatus.CANCELLED)
+            job_events_emit(job, [job_event(job, EventType.JOB_FAILED, stage=step.stage, scene=step.scene)])
     return STOP
 
 

@@ -20,5 +20,10 @@ os.environ.setdefault("ADFAME_STALL_TIMEOUT_S", "6")
 os.environ.setdefault("ADFAME_WATCHDOG_INTERVAL_S", "2")
 os.environ.setdefault("ADFAME_STEP_RETRY_INITIAL_S", "1")
 os.environ.setdefault("ADFAME_ALLOW_LOOPBACK_URLS", "1")
+# Webhook retries compressed from three days to a few seconds, swept every second.
+os.environ.setdefault("ADFAME_WEBHOOK_RETRY_SCHEDULE", "0.2s,0.4s,0.6s,0.8s,1s,1s,1s,1s,1s")
+os.environ.setdefault("ADFAME_WEBHOOK_TIMEOUT_S", "2")
+os.environ.setdefault("ADFAME_WEBHOOK_SWEEP_INTERVAL_S", "1")
+os.environ.setdefault("ADFAME_WEBHOOK_SWEEP_GRACE_S", "2")
 
 from adfame.settings import *  # noqa: E402,F403

@@ -111,3 +111,29 @@ def test_a_committed_job_is_handed_to_the_engine_on_the_orchestrator_queue(owner
         assert message.headers["task"] == "pipelines.job_run"
         assert message.decode()[0] == [job_id]
     assert Job.objects.get(pk=job_id).status == JobStatus.QUEUED
+
+
+@pytest.mark.parametrize(
+    "callback_url",
+    ["http://10.0.0.1/hooks", "http://169.254.169.254/latest/", "ftp://hooks.example/", "http://192.168.1.5:8080/"],
+)
+def test_a_callback_url_that_reaches_a_non_public_address_is_refused_and_nothing_is_stored(
+    owner_api, campaign, callback_url
+):
+    response = submit(owner_api, generation(campaign, callback_url=callback_url))
+    assert response.status_code == 400
+    assert response["content-type"] == "application/problem+json"
+    [error] = response.json()["errors"]
+    assert error["field"] == "payload.callback_url"
+    assert not Job.objects.exists()
+
+
+def test_a_job_records_that_it_was_accepted_for_its_callback_url(owner_api, campaign):
+    from callbacks.models import Delivery, Event
+
+    response = submit(owner_api, generation(campaign, callback_url="http://127.0.0.1:9/hooks"))
+    assert response.status_code == 201, response.json()
+    event = Event.objects.get(job_id=response.json()["id"])
+    assert event.type == "job.accepted" and event.sequence == 1
+    assert event.payload["data"]["status"] == "queued" and event.payload["data"]["sequence"] == 1
+    assert Delivery.objects.get(event=event).url == "http://127.0.0.1:9/hooks"
