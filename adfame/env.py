@@ -73,3 +73,13 @@ def env_durations(name: str, default: str) -> list[float]:
             raise ImproperlyConfigured(f"{name} may not hold negative durations, got {raw!r}")
         durations.append(seconds)
     return durations
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc

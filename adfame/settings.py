@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from adfame.env import env_bool, env_durations, env_int, env_list, env_secret, env_str
+from adfame.env import env_bool, env_durations, env_float, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("ADFAME_DATA_DIR", str(BASE_DIR / "var")))
@@ -189,6 +189,39 @@ for _name, _value in os.environ.items():
     if _name.startswith("ADFAME_PROVIDER_") and "__" in _name:
         _capability, _, _mode = _name.removeprefix("ADFAME_PROVIDER_").lower().partition("__")
         ADFAME_PROVIDERS[f"{_capability}:{_mode}"] = _value
+
+# Model providers load weights from local folders named here; nothing downloads at run time.
+ADFAME_MODEL_DEVICE = env_str("ADFAME_MODEL_DEVICE", "auto")  # auto (CUDA if present), cpu, cuda
+if ADFAME_MODEL_DEVICE not in ("auto", "cpu", "cuda"):
+    raise ImproperlyConfigured("ADFAME_MODEL_DEVICE must be auto, cpu or cuda")
+ADFAME_MODEL_OFFLOAD = env_bool("ADFAME_MODEL_OFFLOAD", False)  # free GPU memory after each large stage
+ADFAME_SDXL_PATH = env_str("ADFAME_SDXL_PATH", "")  # a diffusers SDXL folder (save_pretrained layout)
+ADFAME_SDXL_STEPS = env_int("ADFAME_SDXL_STEPS", 30)
+ADFAME_SDXL_GUIDANCE = env_float("ADFAME_SDXL_GUIDANCE", 6.0)
+ADFAME_SVD_PATH = env_str("ADFAME_SVD_PATH", "")  # a diffusers Stable Video Diffusion (XT) folder
+ADFAME_SVD_STEPS = env_int("ADFAME_SVD_STEPS", 25)
+ADFAME_SVD_FRAMES = env_int("ADFAME_SVD_FRAMES", 25)
+ADFAME_SVD_MOTION_BUCKET = env_int("ADFAME_SVD_MOTION_BUCKET", 127)
+ADFAME_SVD_NOISE_AUG = env_float("ADFAME_SVD_NOISE_AUG", 0.02)
+ADFAME_SVD_DECODE_CHUNK = env_int("ADFAME_SVD_DECODE_CHUNK", 8)
+ADFAME_TTS_PATH = env_str("ADFAME_TTS_PATH", "")  # a Coqui TTS model folder: config.json and the checkpoint
+ADFAME_LLM_BASE_URL = env_str("ADFAME_LLM_BASE_URL", "")  # an OpenAI-compatible API, e.g. http://127.0.0.1:11434/v1
+ADFAME_LLM_MODEL = env_str("ADFAME_LLM_MODEL", "")
+ADFAME_LLM_API_KEY = env_secret("ADFAME_LLM_API_KEY")
+ADFAME_LLM_TIMEOUT_S = env_int("ADFAME_LLM_TIMEOUT_S", 60)
+ADFAME_LLM_MAX_RETRIES = env_int("ADFAME_LLM_MAX_RETRIES", 3)  # 429/5xx retries within one step
+
+# Fidelity: scene images scored against the product; below the threshold a scene is regenerated.
+ADFAME_CLIP_MODEL = env_str("ADFAME_CLIP_MODEL", "ViT-B-32")  # an open_clip architecture name
+ADFAME_CLIP_WEIGHTS = env_str("ADFAME_CLIP_WEIGHTS", "")  # its local weights file; empty: the weight-free scorer
+ADFAME_FIDELITY_ENABLED = env_bool("ADFAME_FIDELITY_ENABLED", True)
+ADFAME_FIDELITY_THRESHOLD_PRODUCT = env_float("ADFAME_FIDELITY_THRESHOLD_PRODUCT", 0.80)
+ADFAME_FIDELITY_THRESHOLD_MODEL = env_float("ADFAME_FIDELITY_THRESHOLD_MODEL", 0.65)
+ADFAME_FIDELITY_THRESHOLD_MIXED = env_float("ADFAME_FIDELITY_THRESHOLD_MIXED", 0.72)
+ADFAME_FIDELITY_MAX_ATTEMPTS = env_int("ADFAME_FIDELITY_MAX_ATTEMPTS", 3)
+ADFAME_FIDELITY_ON_EXHAUSTED = env_str("ADFAME_FIDELITY_ON_EXHAUSTED", "keep_best")  # keep_best (flagged) or fail
+if ADFAME_FIDELITY_ON_EXHAUSTED not in ("keep_best", "fail"):
+    raise ImproperlyConfigured("ADFAME_FIDELITY_ON_EXHAUSTED must be keep_best or fail")
 
 # Outbound requests (product links, webhooks) may reach loopback only when this is set.
 ADFAME_ALLOW_LOOPBACK_URLS = env_bool("ADFAME_ALLOW_LOOPBACK_URLS", False)

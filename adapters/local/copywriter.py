@@ -476,7 +476,7 @@ def _runs(facts: Sequence[_Fact]) -> list[tuple[str, list[str]]]:
     return runs
 
 
-def _durations(total: float, weights: Sequence[float]) -> list[float]:
+def scene_durations(total: float, weights: Sequence[float]) -> list[float]:
     """Scene lengths in tenths of a second, each at least MIN_SCENE_S when the total allows, summing to total."""
     floor = min(MIN_SCENE_S, total / len(weights))
     raw = [floor + (total - floor * len(weights)) * weight / sum(weights) for weight in weights]
@@ -1106,7 +1106,7 @@ class TemplateCopywriter(TextProvider):
         ends_on_cta = brief.mode != "image_bundle" or brief.scene_count > 1
         plan = _plan(material, brief.scene_count, ends_on_cta=ends_on_cta)
         # 2. pace the scenes
-        durations = _durations(brief.duration_s, self._pacing(brief.mode, brief.scene_count, rng))
+        durations = scene_durations(brief.duration_s, self._pacing(brief.mode, brief.scene_count, rng))
         # 3. write the words
         if brief.mode in ("image_bundle", "fast_paced"):
             style = STILLS if brief.mode == "image_bundle" else CUTS
