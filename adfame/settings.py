@@ -223,6 +223,13 @@ ADFAME_FIDELITY_ON_EXHAUSTED = env_str("ADFAME_FIDELITY_ON_EXHAUSTED", "keep_bes
 if ADFAME_FIDELITY_ON_EXHAUSTED not in ("keep_best", "fail"):
     raise ImproperlyConfigured("ADFAME_FIDELITY_ON_EXHAUSTED must be keep_best or fail")
 
+# The purchase model: event ingestion, and what the campaign gate does without a promoted model.
+ADFAME_INGEST_CHUNK_ROWS = env_int("ADFAME_INGEST_CHUNK_ROWS", 50_000)
+ADFAME_INGEST_MAX_REJECTED_SHOWN = env_int("ADFAME_INGEST_MAX_REJECTED_SHOWN", 100)
+ADFAME_GATE_WITHOUT_MODEL = env_str("ADFAME_GATE_WITHOUT_MODEL", "allow")  # allow (recorded as not run) or block
+if ADFAME_GATE_WITHOUT_MODEL not in ("allow", "block"):
+    raise ImproperlyConfigured("ADFAME_GATE_WITHOUT_MODEL must be allow or block")
+
 # Outbound requests (product links, webhooks) may reach loopback only when this is set.
 ADFAME_ALLOW_LOOPBACK_URLS = env_bool("ADFAME_ALLOW_LOOPBACK_URLS", False)
 

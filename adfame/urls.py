@@ -12,6 +12,7 @@ from adfame import health
 from callbacks import apis as callback_apis
 from campaigns import apis as campaign_apis
 from jobs import apis as job_apis
+from predictions import apis as prediction_apis
 
 api_v1 = [
     path("products", campaign_apis.ProductCollectionApi.as_view(), name="products"),
@@ -19,6 +20,11 @@ api_v1 = [
     path("brand-assets", campaign_apis.BrandAssetCreateApi.as_view(), name="brand-assets"),
     path("campaigns", campaign_apis.CampaignCollectionApi.as_view(), name="campaigns"),
     path("campaigns/<uuid:campaign_id>", campaign_apis.CampaignDetailApi.as_view(), name="campaign-detail"),
+    path(
+        "campaigns/<uuid:campaign_id>/gate-override",
+        campaign_apis.CampaignGateOverrideApi.as_view(),
+        name="campaign-gate-override",
+    ),
     path("jobs", job_apis.JobCollectionApi.as_view(), name="jobs"),
     path("jobs/<uuid:job_id>", job_apis.JobDetailApi.as_view(), name="job-detail"),
     path("jobs/<uuid:job_id>/cancel", job_apis.JobCancelApi.as_view(), name="job-cancel"),
@@ -26,6 +32,17 @@ api_v1 = [
     path("jobs/<uuid:job_id>/retry", job_apis.JobRetryApi.as_view(), name="job-retry"),
     path("jobs/<uuid:job_id>/scenes/<int:scene>/retry", job_apis.JobSceneRetryApi.as_view(), name="job-scene-retry"),
     path("jobs/<uuid:job_id>/events", callback_apis.JobEventsApi.as_view(), name="job-events"),
+    path("event-ingestions", prediction_apis.IngestionCollectionApi.as_view(), name="event-ingestions"),
+    path(
+        "event-ingestions/<uuid:ingestion_id>",
+        prediction_apis.IngestionDetailApi.as_view(),
+        name="event-ingestion-detail",
+    ),
+    path(
+        "predictions/customers/<int:customer_id>",
+        prediction_apis.CustomerPredictionApi.as_view(),
+        name="customer-prediction",
+    ),
     path("webhooks/endpoints", callback_apis.EndpointCollectionApi.as_view(), name="webhook-endpoints"),
     path(
         "webhooks/endpoints/<uuid:endpoint_id>",

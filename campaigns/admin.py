@@ -105,18 +105,16 @@ class BrandAssetAdmin(admin.ModelAdmin):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "product", "workspace", "status", "gate_decision", "created_at"]
+    list_display = [
+        "__str__", "product", "workspace", "status", "gate_decision", "gate_probability", "gate_model_version", "created_at"
+    ]
     list_filter = ["status", "gate_decision", "workspace"]
     search_fields = ["name", "prompt", "id", "audience_customer_id"]
-    readonly_fields = [
-        "id",
-        "workspace",
-        "product",
-        "gate_decision",
-        "gate_reason",
-        "gate_probability",
-        "gate_threshold",
-        "gate_model_version",
-        "created_at",
-        "updated_at",
+    # The gate's record is evidence of a decision (or an owner's override): shown, never edited here.
+    gate_fields = ["gate_decision", "gate_reason", "gate_probability", "gate_threshold", "gate_model_version"]
+    readonly_fields = ["id", "workspace", "product", "audience_customer_id", *gate_fields, "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["id", "workspace", "product", "name", "prompt", "output_modes", "settings", "status"]}),
+        ("Purchase gate", {"fields": ["audience_customer_id", *gate_fields]}),
+        (None, {"fields": ["created_at", "updated_at"]}),
     ]

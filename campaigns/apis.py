@@ -218,7 +218,11 @@ class CampaignSettingsSerializer(StrictSerializer):
 
 
 class AudienceSerializer(StrictSerializer):
-    customer_id = serializers.CharField(max_length=100)
+    customer_id = serializers.RegexField(
+        r"^[0-9]{1,18}$",
+        error_messages={"invalid": "A customer id is the integer user_id of the customer's events, e.g. 512345678."},
+        help_text="The customer's user_id in the workspace's events; the purchase gate scores this customer.",
+    )
 
 
 class CampaignOutput(serializers.Serializer):
@@ -318,4 +322,26 @@ class CampaignDetailApi(APIView):
     @extend_schema(operation_id="campaigns_get", responses=CampaignOutput)
     def get(self, request: Request, campaign_id: str) -> Response:
         campaign = selectors.campaign_get_for_workspace(workspace=request_workspace(request), campaign_id=campaign_id)
+        return Response(CampaignOutput(campaign).data)
+
+
+class CampaignGateOverrideApi(APIView):
+    """Let a gated campaign accept jobs; only an owner's API key may, and the reason is recorded."""
+
+    class InputSerializer(StrictSerializer):
+        reason = serializers.CharField(max_length=1000, help_text="Why the campaign should run despite the gate.")
+
+        class Meta:
+            ref_name = "GateOverrideInput"  # the schema's component; every nested InputSerializer is "Input"
+
+    @extend_schema(operation_id="campaigns_gate_override", request=InputSerializer, responses=CampaignOutput)
+    def post(self, request: Request, campaign_id: str) -> Response:
+        campaign = selectors.campaign_get_for_workspace(workspace=request_workspace(request), campaign_id=campaign_id)
+        serializer = self.InputSerializer(data=request.data)
+        if not serializer.is_valid():
+            raise validation_problem(serializer.errors)
+        # A key acts for the user who created it: an owner's key may override, a member's may not.
+        campaign = services.campaign_gate_override(
+            campaign=campaign, user=request.auth.created_by, reason=serializer.validated_data["reason"]
+        )
         return Response(CampaignOutput(campaign).data)

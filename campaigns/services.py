@@ -29,6 +29,8 @@ from campaigns.models import (
 )
 
 API_KEY_PREFIX = "adf_"
+# Customers are the `user_id` of their events, a PostgreSQL bigint.
+MAX_CUSTOMER_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -143,14 +145,37 @@ def campaign_create(
     prompt: str,
     output_modes: list[str],
     settings: dict[str, Any],
-    audience_customer_id: str,
+    audience_customer_id: str | int,
 ) -> Campaign:
-    # The purchase gate is not deployed yet: say so on the campaign instead of passing silently.
-    gate_reason = (
-        "No audience was given, so there is no customer to score."
-        if not audience_customer_id
-        else "No purchase gate is deployed in this version; the campaign was not scored."
-    )
+    """Create a campaign; with an audience, the purchase gate decides whether it may run.
+
+    A customer under the model's threshold gets a GATED campaign: it is kept, with the
+    probability, threshold and model version that decided, and accepts no generation job
+    until an owner overrides the gate.
+    """
+    # Imported here: DRF's settings import campaigns.authentication, which imports this module,
+    # so this module must not import rest_framework (through the gate and adfame.problems) at load.
+    from predictions.gate import customer_predict
+
+    audience = str(audience_customer_id).strip()
+    if audience and not (audience.isascii() and audience.isdigit() and int(audience) <= MAX_CUSTOMER_ID):
+        raise ValueError(f"audience_customer_id must be a customer's integer user_id, got {audience_customer_id!r}")
+    gate = {
+        "gate_decision": Campaign.GateDecision.NOT_RUN,
+        "gate_reason": "No audience was given, so there is no customer to score.",
+    }
+    status = Campaign.Status.ACTIVE
+    if audience:
+        result = customer_predict(workspace=workspace, user_id=int(audience))
+        gate = {
+            "gate_decision": result.decision,
+            "gate_reason": result.reason,
+            "gate_probability": result.probability,
+            "gate_threshold": result.threshold,
+            "gate_model_version": result.model_version,
+        }
+        if result.decision == Campaign.GateDecision.GATED:
+            status = Campaign.Status.GATED
     return Campaign.objects.create(
         workspace=workspace,
         product=product,
@@ -158,11 +183,50 @@ def campaign_create(
         prompt=prompt,
         output_modes=output_modes,
         settings=settings,
-        audience_customer_id=audience_customer_id,
-        status=Campaign.Status.ACTIVE,
-        gate_decision=Campaign.GateDecision.NOT_RUN,
-        gate_reason=gate_reason,
+        audience_customer_id=audience,
+        status=status,
+        **gate,
     )
+
+
+@transaction.atomic
+def campaign_gate_override(*, campaign: Campaign, user: AbstractBaseUser | None, reason: str) -> Campaign:
+    """Let a GATED campaign run: only a workspace owner may, and who, when and why are recorded."""
+    from adfame.problems import Problem  # not at load: see campaign_create
+
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("An override needs a reason.")
+    is_owner = user is not None and Membership.objects.filter(
+        workspace_id=campaign.workspace_id, user=user, role=Membership.Role.OWNER
+    ).exists()
+    if not is_owner:
+        raise Problem(
+            403,
+            "gate-override-forbidden",
+            "Only an owner may override the gate",
+            "The purchase gate may be overridden only with an API key created by an owner of this workspace.",
+        )
+    now = timezone.now()
+    who = getattr(user, "email", "") or user.get_username()
+    record = f"Overridden by {who} at {now:%Y-%m-%d %H:%M:%S} UTC: {reason} (the gate had said: {campaign.gate_reason})"
+    # The conditional update is the check: of two concurrent overrides exactly one changes the row.
+    changed = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.GATED).update(
+        status=Campaign.Status.ACTIVE,
+        gate_decision=Campaign.GateDecision.OVERRIDDEN,
+        gate_reason=record,
+        updated_at=now,
+    )
+    campaign.refresh_from_db()
+    if changed != 1:
+        raise Problem(
+            409,
+            "campaign-not-gated",
+            "Campaign is not gated",
+            f"Campaign {campaign.id} is {campaign.status} (gate {campaign.gate_decision}); only a gated campaign "
+            "can be overridden.",
+        )
+    return campaign
 
 
 def idempotency_records_purge() -> int:

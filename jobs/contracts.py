@@ -151,6 +151,23 @@ def _output_generation(
     campaign = Campaign.objects.select_related("product").filter(workspace=workspace, pk=payload["campaign_id"]).first()
     if campaign is None:
         raise validation_problem({"payload": {"campaign_id": ["No campaign with this id in your workspace."]}})
+    if campaign.status == Campaign.Status.GATED:
+        evidence = (
+            f"the probability {campaign.gate_probability:.1%} of a purchase is below the threshold "
+            f"{campaign.gate_threshold:.1%} of model {campaign.gate_model_version}."
+            if campaign.gate_probability is not None
+            else campaign.gate_reason
+        )
+        raise Problem(
+            409,
+            "campaign-gated",
+            "Campaign is gated",
+            f"The purchase gate gated campaign {campaign.id}: {evidence} An owner of the workspace may let it run "
+            f"with POST /api/v1/campaigns/{campaign.id}/gate-override and a reason.",
+            probability=campaign.gate_probability,
+            threshold=campaign.gate_threshold,
+            model_version=campaign.gate_model_version or None,
+        )
     if campaign.status != Campaign.Status.ACTIVE:
         raise Problem(
             409,

@@ -33,12 +33,12 @@ def test_an_audience_is_recorded_and_the_missing_gate_is_said(owner_api, product
             "prompt": "p",
             "output_modes": ["fast_paced", "image_bundle"],
             "settings": {"aspect_ratios": ["1:1", "16:9"], "duration_s": 15, "brand_kit": {"colors": ["#FF0000"]}},
-            "audience": {"customer_id": "c-42"},
+            "audience": {"customer_id": "42"},
         },
     )
     body = response.json()
-    assert body["audience"] == {"customer_id": "c-42"}
-    assert "No purchase gate" in body["gate"]["reason"]
+    assert body["audience"] == {"customer_id": "42"}
+    assert "No purchase model is promoted" in body["gate"]["reason"]
     assert Campaign.objects.get().settings["brand_kit"]["colors"] == ["#FF0000"]
 
 
