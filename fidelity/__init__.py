@@ -1,1 +1,5 @@
-"""Fidelity: scoring scene assets against the product and bounded regeneration (filled by the adapters issue)."""
+"""Fidelity: scene stills scored against the product's photos, and regenerated until they show the product.
+
+scorers.py says how faithful a still is (CLIP, or a weight-free matcher); policy.py how faithful
+each kind of scene must be and how many attempts it gets; loop.py renders, scores and renders again.
+"""

@@ -1,9 +1,13 @@
 """Admin for jobs: steps inline and read-only, assets, filters by status, mode and workspace."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from jobs.models import Asset, Job, JobStep
 
@@ -19,11 +23,41 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+def fidelity_table(fidelity: dict[str, Any]) -> SafeString:
+    """A scene still's fidelity attempts as a small table, the chosen one in bold, "needs review" above it."""
+    chosen = fidelity.get("chosen")
+    review = format_html('<strong style="color:#ba2121">{}</strong>', "needs review")
+    verdict = review if fidelity.get("review") else "passed"
+    header = format_html("{} &middot; {} scorer, {} scene", verdict, fidelity.get("scorer", ""),
+                         fidelity.get("scene_type", ""))
+    rows = format_html_join(
+        "",
+        '<tr style="font-weight:{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+        (
+            ("bold" if attempt.get("attempt") == chosen else "normal", attempt.get("attempt"), attempt.get("seed"),
+             attempt.get("provider"), attempt.get("product_emphasis"), attempt.get("score"), attempt.get("threshold"),
+             "yes" if attempt.get("passed") else "no")
+            for attempt in fidelity.get("attempts", [])
+        ),
+    )
+    return format_html(
+        "<div>{}</div><table><thead><tr><th>attempt</th><th>seed</th><th>provider</th><th>emphasis</th><th>score</th>"
+        "<th>threshold</th><th>passed</th></tr></thead><tbody>{}</tbody></table>",
+        header, rows,
+    )
+
+
 class JobStepInline(ReadOnlyInline):
     model = JobStep
-    fields = ["position", "stage", "scene", "status", "attempt", "provider", "started_at", "finished_at", "worker", "error"]
+    fields = ["position", "stage", "scene", "status", "attempt", "provider", "started_at", "finished_at", "worker",
+              "error", "fidelity"]
     readonly_fields = fields
     ordering = ["position", "scene"]
+
+    @admin.display(description="fidelity")
+    def fidelity(self, step: JobStep) -> SafeString | str:
+        fidelity = (step.outputs or {}).get("fidelity")
+        return fidelity_table(fidelity) if isinstance(fidelity, dict) else ""
 
 
 class AssetInline(ReadOnlyInline):

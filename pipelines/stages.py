@@ -19,6 +19,9 @@ from adapters.base import (
     Storyboard,
 )
 from adapters.registry import provider
+from fidelity.loop import render_faithfully
+from fidelity.policy import FIRST_EMPHASIS, FidelityPolicy, scene_type
+from fidelity.scorers import scorer_for_settings
 from pipelines.engine import OutputFile, StepContext, StepResult
 
 CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".mp4": "video/mp4", ".wav": "audio/wav",
@@ -89,7 +92,9 @@ def scene_image_stage(
     """One still per requested aspect ratio, laid out natively for that ratio (not cropped).
 
     In captioned modes the still leaves the narration out (the burnt-in caption says it) and
-    keeps its own text out of the band the captions will cover.
+    keeps its own text out of the band the captions will cover. With fidelity on, the stills are
+    scored against the product and rendered again, more faithfully, until they pass; every
+    attempt is kept in the step's outputs and only the chosen one's files are stored.
     """
 
     def scene_image(ctx: StepContext) -> StepResult:
@@ -99,24 +104,44 @@ def scene_image_stage(
             scene = replace(scene, narration="")
             stitcher = provider("stitch", mode)
         brand, products = brand_for(ctx), product_images(ctx)
-        files = []
-        for ratio in ratios or ctx.settings["aspect_ratios"]:
-            result = image.render_scene(
-                SceneImageRequest(
-                    product_images=products,
-                    scene=scene,
-                    size=ratio_size(ratio),
-                    brand=brand,
-                    seed=ctx.seed,
-                    out_path=ctx.path(f"scene-{ctx.scene:02d}-{ratio_slug(ratio)}.png"),
-                    call_to_action=ctx.settings.get("call_to_action", ""),
-                    caption_band=stitcher.caption_band(caption_style, ratio_size(ratio)) if caption_style else 0.0,
+
+        def render(seed: int, product_emphasis: float) -> list[OutputFile]:
+            folder = ctx.path(f"seed-{seed}")  # an attempt's files never overwrite another's
+            folder.mkdir(exist_ok=True)
+            files = []
+            for ratio in ratios or ctx.settings["aspect_ratios"]:
+                result = image.render_scene(
+                    SceneImageRequest(
+                        product_images=products,
+                        scene=scene,
+                        size=ratio_size(ratio),
+                        brand=brand,
+                        seed=seed,
+                        out_path=folder / f"scene-{ctx.scene:02d}-{ratio_slug(ratio)}.png",
+                        call_to_action=ctx.settings.get("call_to_action", ""),
+                        product_emphasis=product_emphasis,
+                        caption_band=stitcher.caption_band(caption_style, ratio_size(ratio)) if caption_style else 0.0,
+                    )
                 )
-            )
-            files.append(
-                OutputFile(ratio, result.path, "image", "scene", "image/png", ratio, result.width, result.height)
-            )
-        return StepResult(provider=image.name, outputs={"seed": ctx.seed, "shot": scene.shot}, files=files)
+                files.append(
+                    OutputFile(ratio, result.path, "image", "scene", "image/png", ratio, result.width, result.height)
+                )
+            return files
+
+        if not settings.ADFAME_FIDELITY_ENABLED:
+            files = render(ctx.seed, FIRST_EMPHASIS)
+            return StepResult(provider=image.name, outputs={"seed": ctx.seed, "shot": scene.shot}, files=files)
+        faithful = render_faithfully(
+            render,
+            references=products,
+            scene_type=scene_type(scene.shot),
+            base_seed=ctx.seed,
+            provider=image.name,
+            scorer=scorer_for_settings(),
+            policy=FidelityPolicy.from_settings(),
+        )
+        outputs = {"seed": faithful.chosen.seed, "shot": scene.shot, "fidelity": faithful.record()}
+        return StepResult(provider=image.name, outputs=outputs, files=list(faithful.outputs))
 
     return scene_image
 
