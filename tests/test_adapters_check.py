@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from django.core.management import CommandError, call_command
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,9 +52,6 @@ def test_a_provider_without_its_weights_is_not_ready_and_the_command_exits_non_z
     assert "not ready: image" in result.stderr
 
 
-# SDXL is another engineer's provider (adapters/models/image.py): this checks it from the outside.
-@pytest.mark.skipif(not (ROOT / "adapters" / "models" / "image.py").exists(),
-                    reason="adapters.models.image (SDXL) is not written yet")
 def test_sdxl_without_its_weights_folder_is_not_ready_and_the_command_exits_non_zero():
     result = adapters_check(ADFAME_PROVIDER_IMAGE="adapters.models.image.SdxlImage", ADFAME_SDXL_PATH="")
     assert result.returncode != 0
