@@ -1,10 +1,12 @@
 """Pieces every app's API shares: strict input serializers, pagination, the caller's workspace."""
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from rest_framework import pagination, serializers
 from rest_framework.request import Request
@@ -72,6 +74,16 @@ def paginated_response(
     paginator = PagePagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(output(page, many=True, context={"request": request}).data)
+
+
+def upload_sha256(upload: UploadedFile) -> str:
+    """The SHA-256 of an uploaded file, read in chunks; the file is left at its start."""
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
 
 
 def file_url(request: Request, storage_name: str) -> str:

@@ -1,7 +1,6 @@
 """HTTP API of the campaigns app: products (multipart image upload), brand assets, campaigns."""
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -12,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adfame.api import StrictSerializer, file_url, http_url, paginated_response, request_workspace
+from adfame.api import StrictSerializer, file_url, http_url, paginated_response, request_workspace, upload_sha256
 from adfame.problems import validation_problem
 from campaigns import selectors, services
 from campaigns.idempotency import Created, idempotent_create
@@ -107,7 +106,7 @@ class ProductCollectionApi(APIView):
 
         fingerprint = {
             "fields": {key: request.data.getlist(key) for key in sorted(request.data.keys()) if key != "images"},
-            "files": [[upload.name, _sha256(upload)] for upload in uploads],
+            "files": [[upload.name, upload_sha256(upload)] for upload in uploads],
         }
         return idempotent_create(
             request=request, workspace=workspace, fingerprint_body=fingerprint, validate=validate, create=create
@@ -118,15 +117,6 @@ def _max_images() -> int:
     from django.conf import settings
 
     return settings.ADFAME_MAX_IMAGES_PER_PRODUCT
-
-
-def _sha256(upload: UploadedFile) -> str:
-    digest = hashlib.sha256()
-    upload.seek(0)
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
-    return digest.hexdigest()
 
 
 class ProductDetailApi(APIView):
@@ -184,7 +174,7 @@ class BrandAssetCreateApi(APIView):
             asset = services.brand_asset_create(workspace=workspace, kind=kind, validated=content, original_name=name)
             return Created(201, BrandAssetOutput(asset, context={"request": request}).data)
 
-        fingerprint = {"kind": request.data.get("kind"), "file": _sha256(upload) if upload else None}
+        fingerprint = {"kind": request.data.get("kind"), "file": upload_sha256(upload) if upload else None}
         return idempotent_create(
             request=request, workspace=workspace, fingerprint_body=fingerprint, validate=validate, create=create
         )

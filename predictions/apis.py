@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import hashlib
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -15,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adfame.api import StrictSerializer, paginated_response, request_workspace
+from adfame.api import StrictSerializer, paginated_response, request_workspace, upload_sha256
 from adfame.problems import validation_problem
 from campaigns.idempotency import Created, idempotent_create
 from predictions import selectors, services
@@ -102,7 +101,7 @@ class IngestionCollectionApi(APIView):
 
         fingerprint = {
             "fields": {key: request.data.getlist(key) for key in sorted(request.data.keys()) if key != "file"},
-            "file": [upload.name, _sha256(upload)] if upload else None,
+            "file": [upload.name, upload_sha256(upload)] if upload else None,
         }
         return idempotent_create(
             request=request, workspace=workspace, fingerprint_body=fingerprint, validate=validate, create=create
@@ -137,15 +136,6 @@ def csv_upload_refusal(upload: UploadedFile) -> str:
     if "," not in first_line:
         return f"This does not look like a CSV: its first line has no commas (expected {','.join(COLUMNS)})."
     return ""
-
-
-def _sha256(upload: UploadedFile) -> str:
-    digest = hashlib.sha256()
-    upload.seek(0)
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
-    return digest.hexdigest()
 
 
 class IngestionDetailApi(APIView):
