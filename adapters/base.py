@@ -158,6 +158,21 @@ class ClipResult:
     frames: int
 
 
+def clip_request_frames(request: ClipRequest) -> int:
+    """Refuse a clip request no provider can make (permanent errors); its frame count otherwise."""
+    width, height = request.size
+    if request.motion not in MOTIONS:
+        raise AdapterError(f"unknown motion {request.motion!r}; expected one of {', '.join(MOTIONS)}", permanent=True)
+    if width % 2 or height % 2 or width <= 0 or height <= 0:
+        raise AdapterError(f"clip size {width}x{height} must be positive and even (H.264 yuv420p)", permanent=True)
+    frames = round(request.duration_s * request.fps)
+    if request.fps <= 0 or frames < 1:
+        raise AdapterError(f"a clip of {request.duration_s} s at {request.fps} fps has no frames", permanent=True)
+    if not request.image.is_file():
+        raise AdapterError(f"still {request.image} does not exist", permanent=True)
+    return frames
+
+
 class VideoProvider(Provider):
     capability = "video"
 

@@ -12,7 +12,7 @@ import math
 import random
 from fractions import Fraction
 
-from adapters.base import MOTIONS, AdapterError, ClipRequest, ClipResult, Readiness, VideoProvider
+from adapters.base import AdapterError, ClipRequest, ClipResult, Readiness, VideoProvider, clip_request_frames
 from adapters.local.process import ffmpeg_readiness, probe, run_tool
 
 SUPERSAMPLE = 2
@@ -47,17 +47,7 @@ class FfmpegMotion(VideoProvider):
 
     def animate(self, request: ClipRequest) -> ClipResult:
         width, height = request.size
-        if request.motion not in MOTIONS:
-            raise AdapterError(
-                f"unknown motion {request.motion!r}; expected one of {', '.join(MOTIONS)}", permanent=True
-            )
-        if width % 2 or height % 2 or width <= 0 or height <= 0:
-            raise AdapterError(f"clip size {width}x{height} must be positive and even (H.264 yuv420p)", permanent=True)
-        frames = round(request.duration_s * request.fps)
-        if request.fps <= 0 or frames < 1:
-            raise AdapterError(f"a clip of {request.duration_s} s at {request.fps} fps has no frames", permanent=True)
-        if not request.image.is_file():
-            raise AdapterError(f"still {request.image} does not exist", permanent=True)
+        frames = clip_request_frames(request)
 
         request.out_path.parent.mkdir(parents=True, exist_ok=True)
         graph = motion_graph(request.motion, width, height, request.fps, frames, request.seed)

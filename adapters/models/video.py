@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from PIL import Image, ImageOps
 
-from adapters.base import MOTIONS, AdapterError, ClipRequest, ClipResult, Readiness, VideoProvider
+from adapters.base import AdapterError, ClipRequest, ClipResult, Readiness, VideoProvider, clip_request_frames
 from adapters.local.process import run_tool
 from adapters.local.video import TO_YUV, measured_clip
 from adapters.models.runtime import folder_readiness, free_memory, torch_device, torch_dtype, weights_folder
@@ -66,17 +66,7 @@ class SvdVideo(VideoProvider):
 
         # 1. Check the request before spending GPU time on it.
         width, height = request.size
-        if request.motion not in MOTIONS:
-            raise AdapterError(
-                f"unknown motion {request.motion!r}; expected one of {', '.join(MOTIONS)}", permanent=True
-            )
-        if width % 2 or height % 2 or width <= 0 or height <= 0:
-            raise AdapterError(f"clip size {width}x{height} must be positive and even (H.264 yuv420p)", permanent=True)
-        output_frames = round(request.duration_s * request.fps)
-        if request.fps <= 0 or output_frames < 1:
-            raise AdapterError(f"a clip of {request.duration_s} s at {request.fps} fps has no frames", permanent=True)
-        if not request.image.is_file():
-            raise AdapterError(f"still {request.image} does not exist", permanent=True)
+        output_frames = clip_request_frames(request)
         frame_count = settings.ADFAME_SVD_FRAMES
 
         # 2. Generate SVD's frames at its own resolution, conditioned on the still.
