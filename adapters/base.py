@@ -191,6 +191,16 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class Word:
+    """One spoken word on the voiceover's clock; `segment` is the index of the narration line it belongs to."""
+
+    text: str
+    start_s: float
+    end_s: float
+    segment: int = 0
+
+
+@dataclass(frozen=True)
 class SpeechRequest:
     segments: tuple[str, ...]  # one narration line each; spoken in order
     voice: str  # provider-specific voice name, or "default"
@@ -205,6 +215,8 @@ class SpeechResult:
     path: Path
     duration_s: float
     segments: tuple[Segment, ...]  # measured from the audio, not estimated
+    words: tuple[Word, ...] = ()  # every spoken word, in order, on the same clock
+    timing_source: str = "segments"  # how the word timings were found: piper | pocketsphinx | whisper | segments
 
 
 class SpeechProvider(Provider):
@@ -244,13 +256,17 @@ class StitchRequest:
     duration_s: float  # exact length of the output
     out_path: Path  # MP4
     poster_path: Path  # JPEG
-    captions_path: Path  # SRT written beside the video (one cue per caption)
+    captions_path: Path  # SRT written beside the video (one cue per caption word group)
     transition: str = "fade"  # cut | fade | slide
     transition_s: float = 0.3
     voice: Path | None = None
     captions: tuple[Segment, ...] = ()  # timed on the output's clock
-    caption_style: str = "standard"  # standard | large
-    music: Path | None = None  # ducked under the voice when both are given
+    caption_style: str = "standard"  # standard (a line, the explainer) | large (2-4 words, UGC and fast styles)
+    words: tuple[Word, ...] = ()  # word timings on the output's clock: captions cue per word group, the spoken word lit
+    vtt_path: Path | None = None  # WebVTT beside the SRT, the same word groups
+    music: Path | None = None  # a bed, trimmed and faded to length, ducked under the voice when both are given
+    loudness_lufs: float = -14.0  # integrated loudness of the master
+    true_peak_db: float = -1.0  # its true-peak ceiling
 
 
 @dataclass(frozen=True)
@@ -262,6 +278,7 @@ class StitchResult:
     width: int
     height: int
     has_audio: bool
+    vtt_path: Path | None = None
 
 
 class StitchProvider(Provider):
