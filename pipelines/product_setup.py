@@ -10,9 +10,9 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from adapters.base import Brief
-from adapters.local.image import dominant_colors, product_cutout
 from adapters.registry import provider
 from adfame.ssrf import UnsafeUrl, safe_get
+from imaging.cutout import dominant_colors, product_cutout
 from jobs.models import Stage
 from pipelines.engine import OutputFile, Pipeline, StageSpec, StepContext, StepResult
 

@@ -18,8 +18,9 @@ from django.conf import settings
 from PIL import Image, ImageDraw, ImageFilter
 
 from adapters.base import SHOTS, AdapterError, ImageProvider, ImageResult, Readiness, SceneImageRequest
-from adapters.local.image import product_cutout, safe_area
+from adapters.local.canvas import safe_area
 from adapters.models.runtime import folder_readiness, free_memory, torch_device, torch_dtype, weights_folder
+from imaging.cutout import product_cutout
 
 RGB = tuple[int, int, int]
 Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels; right and bottom exclusive

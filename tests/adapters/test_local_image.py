@@ -9,7 +9,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from adapters.base import SHOTS, AdapterError, BrandKit, Scene, SceneImageRequest
-from adapters.local.image import Compositor, compose_scene, dominant_colors, fit_text, product_cutout, safe_area
+from adapters.local.canvas import safe_area
+from adapters.local.image import Compositor, compose_scene
+from imaging.cutout import dominant_colors, product_cutout
+from imaging.type import fit_text
 
 TEAL = (14, 124, 134)
 ORANGE = (235, 96, 30)

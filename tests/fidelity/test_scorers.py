@@ -11,9 +11,10 @@ import torch
 from PIL import Image
 
 from adapters.base import SHOTS, AdapterError, BrandKit, Scene, SceneImageRequest
-from adapters.local.image import Compositor, product_cutout
+from adapters.local.image import Compositor
 from fidelity.policy import FidelityPolicy, scene_type
 from fidelity.scorers import ClipScorer, WeightFreeScorer, on_neutral_square, scorer_for_settings
+from imaging.cutout import product_cutout
 from tests.factories import product_photo
 from tests.fidelity_providers import recoloured, stand_in
 

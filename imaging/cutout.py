@@ -1,0 +1,270 @@
+"""The product cut out of its photo, and the colours of the product alone.
+
+A photo with real transparency keeps its alpha; a studio shot (a plain backdrop) is cut by a flood fill
+from the borders; anything else by GrabCut. One cut-out serves every scene of a worker, so it is cached.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+from adapters.base import AdapterError
+from imaging.color import RGB, to_hex
+
+CUTOUT_MAX_SIDE = 1600  # no layout draws the product larger, so bigger photos only cost time
+GRABCUT_SIDE = 320  # GrabCut's run time grows with pixels: the first pass runs this small
+GRABCUT_FINE_SIDE = 800  # the second pass settles only the outline, at this size
+
+
+def product_cutout(image_path: Path) -> Image.Image:
+    """The product cut out of its photo as RGBA, cropped to the product.
+
+    A photo that already has real transparency keeps its alpha. A studio shot (a plain backdrop,
+    even with a gentle gradient) is cut by a flood fill from the borders; anything else by GrabCut
+    seeded with a centred rectangle. Unreadable files raise a permanent AdapterError.
+    """
+    return cached_cutout(str(image_path), mtime_ns(image_path)).copy()
+
+
+def dominant_colors(image_path: Path, count: int = 3) -> list[str]:
+    """Up to `count` "#RRGGBB" colours of the product (its backdrop left out), most dominant first."""
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    return [to_hex(color) for color in dominant_rgb(cached_cutout(str(image_path), mtime_ns(image_path)), count)]
+
+
+def mtime_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError as exc:
+        raise AdapterError(f"cannot read image {path}: {exc.strerror}", permanent=True) from None
+
+
+def open_rgba(path: Path) -> Image.Image:
+    try:
+        with Image.open(path) as raw:
+            raw.load()
+            upright = ImageOps.exif_transpose(raw)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise AdapterError(f"cannot read image {path.name}: {exc}", permanent=True) from None
+    return upright.convert("RGBA")
+
+
+# The cut-out of one photo serves every scene and ratio a worker renders, so it is found once.
+@functools.lru_cache(maxsize=8)
+def cached_cutout(path: str, mtime_ns: int) -> Image.Image:
+    image = open_rgba(Path(path))
+    image.thumbnail((CUTOUT_MAX_SIDE, CUTOUT_MAX_SIDE), Image.Resampling.LANCZOS)
+    alpha = np.asarray(image.getchannel("A"))
+    if not _has_real_transparency(alpha):
+        rgb, mask = _product_mask(np.asarray(image.convert("RGB")))
+        image = Image.fromarray(np.dstack([rgb, mask]), "RGBA")
+    bbox = image.getchannel("A").point(lambda a: 255 if a > 12 else 0).getbbox()
+    if bbox is None:
+        raise AdapterError(f"image {Path(path).name} is fully transparent: there is no product to show", permanent=True)
+    return image.crop(bbox)
+
+
+def _has_real_transparency(alpha: np.ndarray) -> bool:
+    # A PNG saved with an all-opaque alpha channel is an ordinary photo, not a cut-out.
+    return float(np.mean(alpha < 128)) > 0.01
+
+
+def _product_mask(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The product's colours and alpha mask (uint8) in an opaque photo."""
+    backdrop = _plain_backdrop(rgb)
+    hard = _flood_from_borders(rgb, *backdrop) if backdrop else _grabcut(rgb)
+    hard = _clean(hard)
+    coverage = float(np.mean(hard > 0))
+    if not 0.005 < coverage < 0.97:
+        # Nothing separable: show the whole photo as a rounded card rather than a broken cut.
+        return rgb, _rounded_card_mask(rgb.shape[1], rgb.shape[0])
+    return _decontaminate(rgb, hard), _soft_edges(hard)
+
+
+def _border_pixels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Colours of a thin strip along the four borders and their (x, y) positions scaled to 0..1."""
+    h, w = rgb.shape[:2]
+    band = max(2, round(min(h, w) * 0.02))
+    strip = np.zeros((h, w), bool)
+    strip[:band], strip[-band:], strip[:, :band], strip[:, -band:] = True, True, True, True
+    ys, xs = np.nonzero(strip)
+    positions = np.stack([xs / max(w - 1, 1), ys / max(h - 1, 1)], axis=1).astype(np.float32)
+    return rgb[strip].astype(np.float32), positions
+
+
+def _bilinear_terms(positions: np.ndarray) -> np.ndarray:
+    x, y = positions[:, 0], positions[:, 1]
+    return np.stack([np.ones_like(x), x, y, x * y], axis=1)
+
+
+def _plain_backdrop(rgb: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The backdrop as a bilinear colour field and a colour tolerance, when the borders are plain.
+
+    A bilinear fit follows the light fall-off of a studio sweep yet stays within its corner colours,
+    so it cannot invent a backdrop colour in the middle of the frame.
+    """
+    colors, positions = _border_pixels(rgb)
+    terms = _bilinear_terms(positions)
+    inliers = np.ones(len(colors), bool)
+    for _ in range(2):  # a second fit without the product where it touches a border
+        coefficients, *_ = np.linalg.lstsq(terms[inliers], colors[inliers], rcond=None)
+        residual = np.sqrt(((colors - terms @ coefficients) ** 2).sum(axis=1))
+        inliers = residual < 24
+    if np.mean(residual < 18) < 0.8:
+        return None
+    noise = float(np.percentile(residual[inliers], 90))
+    return coefficients.astype(np.float32), max(22.0, 3.0 * noise)
+
+
+def _flood_from_borders(rgb: np.ndarray, coefficients: np.ndarray, tolerance: float) -> np.ndarray:
+    """Backdrop = pixels within tolerance of the backdrop colour that connect to a border; the rest is product.
+
+    Backdrop-coloured areas inside the product (a white label) stay product: they touch no border.
+    """
+    h, w = rgb.shape[:2]
+    x = (np.arange(w, dtype=np.float32) / max(w - 1, 1))[None, :, None]
+    y = (np.arange(h, dtype=np.float32) / max(h - 1, 1))[:, None, None]
+    c0, cx, cy, cxy = coefficients
+    backdrop = c0 + cx * x + cy * y + cxy * (x * y)
+    difference = rgb.astype(np.float32) - backdrop
+    near = (np.einsum("ijk,ijk->ij", difference, difference) < tolerance**2).astype(np.uint8)
+    count, labels = cv2.connectedComponents(near, connectivity=4)
+    touching = np.zeros(count, bool)
+    touching[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+    touching[0] = False  # label 0 is everything that is not near the backdrop colour
+    return np.where(touching[labels], 0, 255).astype(np.uint8)
+
+
+def _resized(rgb: np.ndarray, side: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    scale = min(1.0, side / max(h, w))
+    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+def _grabcut(rgb: np.ndarray) -> np.ndarray:
+    """GrabCut in two passes: the whole frame small from a centred rectangle, then the outline finer.
+
+    The second pass decides only a thin band around the first pass's outline, cropped to the
+    product, so the sharper edge costs a fraction of running GrabCut on the full photo.
+    """
+    h, w = rgb.shape[:2]
+    coarse = _resized(rgb, GRABCUT_SIDE)
+    ch, cw = coarse.shape[:2]
+    mask = np.zeros((ch, cw), np.uint8)
+    rect = (round(cw * 0.05), round(ch * 0.05), round(cw * 0.9), round(ch * 0.9))
+    cv2.setRNGSeed(0)  # GrabCut seeds its colour models with k-means: a fixed seed keeps cut-outs repeatable
+    try:
+        cv2.grabCut(coarse, mask, rect, np.zeros((1, 65)), np.zeros((1, 65)), 4, cv2.GC_INIT_WITH_RECT)
+    except cv2.error:
+        return np.full((h, w), 255, np.uint8)  # e.g. a frame too small for the rectangle
+    rough = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
+    if not rough.any() or rough.all():
+        return np.full((h, w), 255, np.uint8)  # nothing separated: the caller shows the whole photo
+
+    fine = _resized(rgb, GRABCUT_FINE_SIDE)
+    fh, fw = fine.shape[:2]
+    rough = cv2.resize(rough, (fw, fh), interpolation=cv2.INTER_NEAREST)
+    band = max(3, round(fw / cw * 2.5))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
+    mask = np.full((fh, fw), cv2.GC_BGD, np.uint8)
+    mask[cv2.dilate(rough, kernel) > 0] = cv2.GC_PR_BGD
+    mask[rough > 0] = cv2.GC_PR_FGD
+    mask[cv2.erode(rough, kernel) > 0] = cv2.GC_FGD
+    ys, xs = np.nonzero(mask != cv2.GC_BGD)
+    top, bottom = max(0, ys.min() - 2 * band), min(fh, ys.max() + 2 * band + 1)
+    left, right = max(0, xs.min() - 2 * band), min(fw, xs.max() + 2 * band + 1)
+    crop = np.ascontiguousarray(mask[top:bottom, left:right])
+    try:
+        cv2.grabCut(np.ascontiguousarray(fine[top:bottom, left:right]), crop, None, np.zeros((1, 65)), np.zeros((1, 65)),
+                    2, cv2.GC_INIT_WITH_MASK)
+        mask[top:bottom, left:right] = crop
+    except cv2.error:
+        pass  # keep the first pass's outline
+    foreground = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8) * 255
+    if (fh, fw) == (h, w):
+        return foreground
+    # Smooth the staircase of the smaller mask before scaling it up to the photo's size.
+    foreground = cv2.GaussianBlur(foreground, (0, 0), 1.0)
+    return np.where(cv2.resize(foreground, (w, h), interpolation=cv2.INTER_CUBIC) > 127, 255, 0).astype(np.uint8)
+
+
+def _clean(hard: np.ndarray) -> np.ndarray:
+    """Drop specks and stray objects: keep the main region and the large parts close to it.
+
+    The main region is the largest, weighted towards the middle where photographers put the product;
+    a second shoe of a pair is kept, a picture on the wall behind is not.
+    """
+    h, w = hard.shape
+    size = max(3, round(min(h, w) * 0.006)) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    hard = cv2.morphologyEx(hard, cv2.MORPH_OPEN, kernel)
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(hard, connectivity=8)
+    if count <= 1:
+        return hard
+    offsets = np.hypot((centroids[1:, 0] - w / 2) / w, (centroids[1:, 1] - h / 2) / h)
+    areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    main = int(np.argmax(areas * np.exp(-4 * offsets**2)))
+    left, top, width, height = stats[1 + main, :4]
+    reach = 0.02 * math.hypot(w, h)  # the parts of one product touch or nearly touch
+    keep = np.zeros(count, bool)
+    for index in range(count - 1):
+        x, y, bw, bh = stats[1 + index, :4]
+        gap = math.hypot(max(0, max(left - (x + bw), x - (left + width))), max(0, max(top - (y + bh), y - (top + height))))
+        keep[1 + index] = index == main or (areas[index] >= areas[main] * 0.3 and gap < reach)
+    return np.where(keep[labels], 255, 0).astype(np.uint8)
+
+
+def _soft_edges(hard: np.ndarray) -> np.ndarray:
+    """A slight feather along a smoothed outline, set a little inside the cut so the backdrop's fringe stays out.
+
+    The blur irons out the stair steps that JPEG blocks leave in a thresholded mask; the steep ramp
+    after it turns the blur back into an edge about two pixels wide.
+    """
+    blurred = cv2.GaussianBlur(hard.astype(np.float32) / 255, (0, 0), 1.6)
+    return (np.clip((blurred - 0.62) * 2.2 + 0.5, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def _decontaminate(rgb: np.ndarray, hard: np.ndarray) -> np.ndarray:
+    """Edge pixels take the colour of the product just inside them.
+
+    An edge pixel is part backdrop; left as it is, a white studio sweep shows as a pale outline once
+    the product stands on a coloured ground.
+    """
+    interior = cv2.erode(hard, np.ones((5, 5), np.uint8)).astype(np.float32) / 255
+    weight = cv2.GaussianBlur(interior, (0, 0), 3)
+    bled = cv2.GaussianBlur(rgb.astype(np.float32) * interior[..., None], (0, 0), 3) / np.maximum(weight, 1e-4)[..., None]
+    edge = (interior == 0) & (weight > 1e-3)
+    cleaned = rgb.copy()
+    cleaned[edge] = np.clip(bled[edge], 0, 255).astype(np.uint8)
+    return cleaned
+
+
+def _rounded_card_mask(w: int, h: int) -> np.ndarray:
+    """The whole photo as a card with slightly rounded corners, anti-aliased."""
+    radius = min(w, h) * 0.04
+    ys, xs = np.mgrid[0:h, 0:w] + 0.5
+    qx, qy = np.abs(xs - w / 2) - w / 2 + radius, np.abs(ys - h / 2) - h / 2 + radius
+    distance = np.hypot(np.maximum(qx, 0), np.maximum(qy, 0)) + np.minimum(np.maximum(qx, qy), 0) - radius
+    return (np.clip(0.5 - distance, 0, 1) * 255).astype(np.uint8)
+
+
+def dominant_rgb(cutout: Image.Image, count: int) -> list[RGB]:
+    sample = cutout.copy()
+    sample.thumbnail((96, 96))
+    pixels = np.asarray(sample)
+    product = pixels[pixels[..., 3] > 128][:, :3]
+    if len(product) == 0:
+        product = pixels[..., :3].reshape(-1, 3)
+    strip = Image.fromarray(np.ascontiguousarray(product.reshape(1, -1, 3)))
+    quantized = strip.quantize(colors=count, method=Image.Quantize.MEDIANCUT)
+    palette = quantized.getpalette() or []
+    ranked = sorted(quantized.getcolors() or [], key=lambda item: (-item[0], item[1]))
+    return [tuple(palette[index * 3 : index * 3 + 3]) for _, index in ranked]
+
+
