@@ -68,6 +68,9 @@ class Scene:
     narration: str  # the spoken line; "" when the mode has no voice
     duration_s: float
     motion: str  # one of MOTIONS
+    # A shorter whole phrase saying the same, for a layout where the headline will not fit; "" when none.
+    # Snapshots written before it existed load with "".
+    headline_short: str = ""
 
 
 @dataclass(frozen=True)

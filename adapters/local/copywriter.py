@@ -59,6 +59,24 @@ STOPWORDS = frozenset(
 )
 # Words after which a headline may not end ("Made from recycled" is fine, "Made from" is not).
 DANGLING = STOPWORDS | frozenset("& + - – — very more most less every each any some no not just even my their".split())
+# Words that open a modifier: a phrase cut just before one still reads whole ("A soft plush | with amber eyes").
+PHRASE_BREAKS = frozenset(
+    "with without on in for by from at of and or that which who where while to featuring including plus via".split()
+)
+# Participles that want what follows them: a phrase cut short never ends on one ("Made", "Shown worn").
+NEEDS_COMPLEMENT = frozenset(
+    "shown worn seen made built designed crafted pictured photographed displayed used served topped filled "
+    "paired sold given taken known held set put kept".split()
+)
+PARTICIPLE = re.compile(r"\w{2}[^e]ed$")  # "served", "insulated"; not "bed", "speed"
+NUMBER_ONLY = re.compile(r"[\d.,:/%x×+-]+")
+# Clauses about the photo rather than the product ("Shown worn by an astronaut", "Pictured with its box"):
+# they describe what the shopper already sees and make no copy.
+PHOTO_CAPTION = re.compile(
+    r"(shown|pictured|photographed|depicted|displayed|modell?ed|seen here)\b"
+    r"|((the|this) )?(image|photo|picture) (shows|of)\b",
+    re.IGNORECASE,
+)
 # Third-person verbs that start a benefit: "keeps drinks cold" reads as "It keeps drinks cold".
 ACTION_VERBS = frozenset(
     "keeps stays holds fits lasts works helps makes gives comes charges cleans protects supports delivers "
@@ -165,7 +183,11 @@ def _read_brief(brief: Brief) -> _Material:
     prompt_clauses = _clauses(brief.prompt)
     description_clauses = _clauses(brief.product_description)
     audience, audience_clause = _audience(prompt_clauses, description_clauses)
-    facts = [_classify(clause, name) for clause in description_clauses if clause != audience_clause]
+    facts = [
+        _classify(clause, name)
+        for clause in description_clauses
+        if clause != audience_clause and not PHOTO_CAPTION.match(clause)
+    ]
     for clause in prompt_clauses:
         if clause == audience_clause:
             continue
@@ -209,14 +231,16 @@ def _with_article(name: str) -> str:
     words = name.split()
     # "Aurora water bottle" is a thing (the Aurora water bottle); "Aurora" or "Air Max 90" is a name,
     # and "our product" has its determiner already.
-    determined = words and words[0].lower() in ("the", "a", "an", "our", "my", "your", "this")
+    # "Chelsea the tabby cat plush" names itself already.
+    determined = words and (words[0].lower() in ("the", "a", "an", "our", "my", "your", "this") or "the" in words)
     if len(words) >= 2 and words[-1].isalpha() and words[-1].islower() and not determined:
         return f"the {name}"
     return name
 
 
 def _clauses(text: str) -> list[str]:
-    parts = re.split(r"(?<=[.!?])\s+|[;:\n]+|,\s+|\s+[-–—]\s+|\s*[•·]\s*", text)
+    # A colon splits clauses but not a ratio or a time ("1:144 scale", "2:30").
+    parts = re.split(r"(?<=[.!?])\s+|[;\n]+|(?<!\d):|:(?!\d)|,\s+|\s+[-–—]\s+|\s*[•·]\s*", text)
     clauses = []
     for part in parts:
         clause = " ".join(part.split()).strip(" .!?…\"'“”")
@@ -255,11 +279,16 @@ def _people(phrase: str) -> str:
         words.pop(0)
     audience = " ".join(words)
     last = words[-1].lower() if words else ""
-    if not audience or NUMBER.match(audience):
+    if not audience or NUMBER.match(audience) or _is_season(audience):
         return ""
     if audience.lower() in PEOPLE_WORDS or last in PEOPLE_WORDS or (last.endswith("s") and not last.endswith("ss")):
         return _lower_first(audience)
     return ""
+
+
+def _is_season(phrase: str) -> bool:
+    """ "Launch it for the holidays": a when, not a who."""
+    return any(re.fullmatch(pattern, phrase, re.IGNORECASE) for pattern, _, _ in SEASONS)
 
 
 def _season(text: str) -> tuple[str, str]:
@@ -601,36 +630,102 @@ def _join(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def _clip(text: str, max_words: int) -> str:
-    """At most max_words whole words, never ending on a dangling word or mark."""
-    words = text.split()[:max_words]
-    while len(words) > 1 and words[-1].lower().strip(",:;") in DANGLING:
-        words.pop()
-    return " ".join(words).rstrip(",:;—–-&+ ")
+def _bare(word: str) -> str:
+    return word.lower().strip(",:;.!?\"'“”()")
+
+
+def _cut_points(words: Sequence[str]) -> list[int]:
+    """Where a phrase may end early and still read whole: before a word that opens a modifier
+    ("A soft tabby cat plush | with amber eyes") and after a comma or a full stop."""
+    return [
+        index for index in range(1, len(words))
+        if _bare(words[index]) in PHRASE_BREAKS or words[index - 1].endswith((",", ";", "."))
+    ]
+
+
+def _starts(words: Sequence[str]) -> list[int]:
+    """Where a phrase may begin: the start, after a modifier's opening word ("with | a 1 cm crema"), after
+    a comma or a full stop, and after a clause's leading verb ("keeps | drinks cold for 24 hours")."""
+    starts = {0} | {index + 1 for index in _cut_points(words) if index + 1 < len(words)}
+    starts |= {index for index in range(1, len(words)) if words[index - 1].endswith((",", "."))}
+    if len(words) > 1 and _bare(words[0]) in FINITE_VERBS:
+        starts.add(1)
+    # Not inside a range: "1 to 144 scale", "5 to 10 minutes".
+    ranges = {
+        index + 1 for index in range(1, len(words) - 1)
+        if NUMBER.search(words[index - 1]) and NUMBER.search(words[index + 1])
+    }
+    return sorted(start for start in starts - ranges if _bare(words[start]) not in PHRASE_BREAKS | {"and", "or"})
+
+
+def _ends_whole(words: Sequence[str]) -> bool:
+    """Whether words cut from a longer phrase still end like one: not on "of", "the", a bare number
+    ("A detailed 1") or a participle that wants what followed it ("Made", "Shown worn")."""
+    last = _bare(words[-1]) if words else ""
+    return bool(last) and not (
+        last in DANGLING or last in NEEDS_COMPLEMENT or NUMBER_ONLY.fullmatch(last) or PARTICIPLE.search(last)
+    )
+
+
+def _reads_as_headline(text: str) -> bool:
+    """A description fragment that reads as a headline: a noun phrase, a benefit or an instruction, not
+    a caption of the photo ("Shown worn by an astronaut") and not a phrase left hanging."""
+    words = text.split()
+    if not words or PHOTO_CAPTION.match(text):
+        return False
+    first, last = _bare(words[0]), _bare(words[-1])
+    if first in NEEDS_COMPLEMENT and len(words) > 1 and _bare(words[1]) in NEEDS_COMPLEMENT:
+        return False  # two participles in a row: "Shown worn", "Seen used"
+    return last not in DANGLING
+
+
+def _shorten(text: str, max_words: int) -> str:
+    """The longest whole phrase of `text` that starts where it does and has at most max_words words;
+    "" when none does. Never a phrase cut mid-way: "A museum-quality print", never "… on heavy matte"."""
+    words = text.split()
+    if _word_count(text) <= max_words:
+        return text
+    for end in reversed(_cut_points(words)):
+        kept = words[:end]
+        # One word left of a phrase ("Comes", "Ready") says nothing of it.
+        if 2 <= _word_count(" ".join(kept)) <= max_words and _ends_whole(kept):
+            return " ".join(kept).rstrip(",:;—–-&+ ")
+    return ""
 
 
 def _compact(text: str, max_words: int) -> str:
-    """At most max_words words, keeping a number if there is one: "drinks cold for 24 hours".
+    """At most max_words words as one whole phrase, keeping a number if there is one: "drinks cold for
+    24 hours", "A detailed 1:144 scale model"; "" when no whole phrase is that short.
 
-    Among the runs of words around the last number, a run that ends the phrase reads best ("serum
-    with 15% vitamin C", not "serum with 15% vitamin"), then the longest.
+    Among the phrases around the last number, one that ends where the text ends reads best ("serum
+    with 15% vitamin C"), then the longest.
     """
     words = text.split()
-    if len(words) <= max_words:
+    if _word_count(text) <= max_words:
         return text
     numbered = [index for index, word in enumerate(words) if NUMBER.search(word)]
     if numbered:
         number = numbered[-1]
+        ends = [end for end in [*_cut_points(words), len(words)] if end > number]
         runs = [
             (end == len(words), end - start, start, end)
-            for start in range(max(0, number - max_words + 1), number + 1)
-            for end in range(number + 1, min(len(words), start + max_words) + 1)
-            if words[start].lower() not in STOPWORDS and words[end - 1].lower().strip(",") not in DANGLING
+            for start in _starts(words) if start <= number
+            for end in ends
+            if _word_count(" ".join(words[start:end])) <= max_words
+            and (end == len(words) or _ends_whole(words[start:end]))
         ]
         if runs:
             *_, start, end = max(runs)
-            return " ".join(words[start:end]).rstrip(",")
-    return _clip(text, max_words)
+            return " ".join(words[start:end]).rstrip(",:;")
+    return _shorten(text, max_words)
+
+
+def _shortest_phrase(text: str) -> str:
+    """The shortest whole phrase `text` opens with: what a narration too long for its scene falls back to."""
+    words = text.split()
+    return next(
+        (" ".join(words[:end]).rstrip(",:;") for end in _cut_points(words) if _ends_whole(words[:end])), text
+    )
 
 
 def _headline(
@@ -638,7 +733,8 @@ def _headline(
 ) -> str:
     """The first option (or, given rng, any option) that fits HEADLINE_MAX_CHARS and max_words.
 
-    When none fits: the fallback, else the first option clipped at a word boundary. Never empty.
+    When none fits: the fallback, else the longest whole phrase an option opens with. Never empty, and
+    never a phrase cut mid-way.
     """
     fitting = [o for o in options if o and len(o) <= HEADLINE_MAX_CHARS and _word_count(o) <= max_words]
     if fitting:
@@ -646,12 +742,11 @@ def _headline(
     if fallback:
         return fallback
     for option in options:
-        words = option.split()
-        while words and (len(" ".join(words)) > HEADLINE_MAX_CHARS or _word_count(" ".join(words)) > max_words):
-            words = _clip(" ".join(words), len(words) - 1).split() if len(words) > 1 else []
-        if words:
-            return " ".join(words)
-    return "New"  # only a single word too long for any card gets here
+        for budget in range(min(max_words, _word_count(option)), 0, -1):
+            shorter = _shorten(option, budget)
+            if shorter and len(shorter) <= HEADLINE_MAX_CHARS:
+                return shorter
+    return "New"  # only an option with no whole phrase short enough gets here
 
 
 def _compose(
@@ -686,7 +781,7 @@ def _compose(
     if not options:
         short = short.rstrip(".!?")
         if NUMBER.search(short) or _word_count(short) > budget + SQUEEZABLE_WORDS:
-            short = _compact(short, budget)
+            short = _compact(short, budget) or _shortest_phrase(short)
         return _capitalise(short.rstrip(",:;.!?")) + "."
     most = max(count for count, _, _ in options)
     fullest = max(words for count, words, _ in options if count == most)
@@ -743,19 +838,35 @@ def _shots(plan: list[tuple[_Beat, ...]], rng: random.Random) -> list[str]:
     return shots
 
 
+def _short_form(headline: str, name: str) -> str:
+    """A shorter whole phrase for a layout that cannot fit the headline: the name a hook introduces
+    ("Say hello to the Aurora water bottle" -> "Aurora water bottle"), else the longest whole phrase the
+    headline opens with ("Keeps drinks cold for 24 hours" -> "Keeps drinks cold"); "" when none."""
+    count = _word_count(headline)
+    if count < 4:  # three words fit wherever a headline goes
+        return ""
+    if name and headline.rstrip(".!?").endswith(name) and _word_count(name) < count:
+        return _capitalise(name)
+    shorter = _shorten(headline, count - 1)
+    return shorter if shorter and _reads_as_headline(shorter) else ""
+
+
 def _fact_headlines(beat: _Beat, max_words: int) -> list[str]:
     """Headline options for a beat's first facts: "Cold for 24 hours", "Light. Made to last."."""
     kind, texts = _runs(beat.facts)[0]
     if kind == "thing":
-        return [_capitalise(", ".join(texts)), _capitalise(_compact(texts[0], max_words))]
-    if kind == "quality":
-        short = [_compact(text, max_words) for text in texts[:2]]
+        options = [", ".join(texts), _compact(texts[0], max_words)]
+    elif kind == "quality":
+        short = [text for text in (_compact(text, max_words) for text in texts[:2]) if text]
         if len(short) == 2:
             first, second = (_capitalise(text) for text in short)
-            return [f"{first}. {second}.", f"{first} and {short[1]}", first]
-        # One word is too thin for a card of its own.
-        return [f"Seriously {short[0]}" if _word_count(short[0]) == 1 else _capitalise(short[0])]
-    return [_capitalise(_compact(texts[0].removeprefix("stays "), max_words))]
+            options = [f"{first}. {second}.", f"{first} and {short[1]}", first]
+        else:  # one word is too thin for a card of its own
+            options = [f"Seriously {text}" if _word_count(text) == 1 else text for text in short]
+    else:
+        options = [_compact(texts[0].removeprefix("stays "), max_words)]
+    # Only fragments that read as a headline: no photo caption ("Shown worn"), nothing left hanging.
+    return [_capitalise(option) for option in options if option and _reads_as_headline(option)]
 
 
 def _phrase(kind: str, texts: list[str]) -> str:
@@ -810,7 +921,8 @@ def _cards(material: _Material, plan: list[tuple[_Beat, ...]], rng: random.Rando
                 options = [f"{option}!" for option in options]
             headline = _headline(options, max_words=style.max_words, rng=rng, fallback=style.fallback_hook)
         elif beat.kind == "facts":
-            headline = _headline(_fact_headlines(beat, style.max_words), max_words=style.max_words)
+            options = _fact_headlines(beat, style.max_words)
+            headline = _headline(options, max_words=style.max_words) if options else generic.cycle()
         elif beat.kind == "audience":
             headline = _headline([f"Made for {material.audience}", "Made for you"], max_words=style.max_words)
         elif beat.kind == "season":
@@ -1009,6 +1121,7 @@ def _spoken_units(text: str) -> str:
             return match.group(0)
         return f"{number} {unit.removesuffix('s') if number == '1' else unit}"
 
+    text = re.sub(r"\b(\d+):(\d+)(?= scale\b)", r"\1 to \2", text)  # "1:144 scale" is said "1 to 144 scale"
     # Seconds only when spaced: "30 s" is a time, "90s" a decade.
     return re.sub(r"\b(\d+(?:[.,]\d+)?)(?:\s?([a-z]{2,}|[lghw])|\s(s))\b", spell, text, flags=re.IGNORECASE)
 
@@ -1050,6 +1163,7 @@ def _narrated_beat(
         options = _fact_headlines(beat, voice.caption_words)
         if voice.surprised_captions and kind == "action":
             options = [f"{option}?!" for option in options]
+        options = options or [generic.cycle()[1]]  # no fragment reads as a headline: a general one
         top_ups = asides["benefit" if kind in ("action", "sentence") else "detail"]
         short = spoken.removeprefix("stays ")
         said = _compose(rng, cores, budget, short=short, follow_ups=follow_ups, asides=top_ups)
@@ -1118,7 +1232,8 @@ class TemplateCopywriter(TextProvider):
         shots = self._shots(brief.mode, plan, rng)
         motions = self._motions(brief.mode, shots, rng)
         scenes = tuple(
-            Scene(number=number, shot=shot, headline=headline, narration=narration, duration_s=duration, motion=motion)
+            Scene(number=number, shot=shot, headline=headline, narration=narration, duration_s=duration, motion=motion,
+                  headline_short=_short_form(headline, material.name))
             for number, (shot, (headline, narration), duration, motion) in enumerate(
                 zip(shots, written, durations, motions), start=1
             )

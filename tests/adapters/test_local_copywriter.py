@@ -265,3 +265,112 @@ def test_an_unknown_mode_is_a_permanent_error():
     with pytest.raises(AdapterError) as error:
         write(AURORA, mode="hologram")
     assert error.value.permanent
+
+
+# ---- copy that reads whole: real product briefs (the photos in scikit-image's data module) --------
+
+PHOTO_BRIEFS = {
+    "coffee": replace(
+        AURORA,
+        product_name="Ceramic espresso cup",
+        product_description="A ceramic cup of dark roast coffee with a detailed 1 cm crema, served on a matching "
+        "saucer with a silver spoon.",
+        prompt="Make a warm ad for coffee lovers",
+    ),
+    "astronaut": replace(
+        AURORA,
+        product_name="Astronaut portrait print",
+        product_description="Shown worn by an astronaut in a white spacesuit with the American flag behind. "
+        "A museum-quality print on heavy matte paper.",
+        prompt="Launch it for the holidays",
+    ),
+    "chelsea": replace(
+        AURORA,
+        product_name="Chelsea the tabby cat plush",
+        product_description="A soft tabby cat plush with amber eyes and long whiskers. Shown worn on a lap. "
+        "Machine washable.",
+        prompt="Launch it for the holidays",
+    ),
+    "rocket": replace(
+        AURORA,
+        product_name="Saturn V rocket model",
+        product_description="A detailed 1:144 scale model of the Saturn V rocket on its launch pad, with service "
+        "towers and gantry.",
+        prompt="Launch it for the holidays",
+    ),
+}
+# Words a headline cut mid-phrase ends on: "A ceramic cup of dark", "A detailed 1", "Shown worn".
+HANGING = {"a", "an", "the", "of", "with", "on", "for", "to", "and", "by", "from", "dark", "heavy", "matte",
+           "amber", "worn", "shown"}
+
+
+def last_word(text: str) -> str:
+    return re.sub(r"[^\w:'-]", "", text.split()[-1].lower())
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("photo", PHOTO_BRIEFS)
+def test_headlines_from_real_descriptions_are_whole_phrases(photo, mode):
+    for seed in range(4):
+        for scene_count in (3, 4, 6):
+            for scene in write(PHOTO_BRIEFS[photo], mode=mode, seed=seed, scene_count=scene_count).scenes:
+                for text in filter(None, (scene.headline, scene.headline_short)):
+                    end = last_word(text)
+                    assert end not in HANGING and not re.fullmatch(r"[\d:.,]+", end), (text, scene)
+                    # A caption of the photo is no headline, and the holidays are no audience.
+                    assert not re.match(r"(shown|pictured)\b", text, re.IGNORECASE), text
+                    assert "for holidays" not in text.lower(), text
+
+
+@pytest.mark.parametrize("mode", SPOKEN_MODES)
+def test_narration_never_stops_mid_phrase_either(mode):
+    for photo, brief in PHOTO_BRIEFS.items():
+        for scene in write(brief, mode=mode, scene_count=6).scenes:
+            for sentence in re.split(r"(?<=[.!?])\s+", scene.narration):
+                assert last_word(sentence) not in HANGING, (photo, sentence)
+                assert not re.search(r"\b\d+\.$", sentence), (photo, sentence)  # "a detailed 1."
+
+
+def test_a_ratio_in_a_description_stays_one_fact():
+    headlines = [s.headline for s in write(PHOTO_BRIEFS["rocket"], mode="image_bundle", scene_count=4).scenes]
+    assert "A detailed 1:144 scale model" in headlines
+    narrations = [" ".join(s.narration for s in write(PHOTO_BRIEFS["rocket"], mode=mode, seed=seed).scenes)
+                  for mode in SPOKEN_MODES for seed in range(3)]
+    said = [text for text in narrations if "144" in text]
+    assert said and all("1 to 144 scale" in text for text in said)  # spoken as a ratio, not "1 colon 144"
+    assert not any("a detailed 1." in text.lower() for text in narrations)
+
+
+def test_long_description_phrases_are_shortened_to_a_whole_phrase():
+    from adapters.local.copywriter import _compact, _shorten
+
+    assert _shorten("A museum-quality print on heavy matte paper", 5) == "A museum-quality print"
+    assert _shorten("A soft tabby cat plush with amber eyes and long whiskers", 6) == "A soft tabby cat plush"
+    assert _shorten("Made from recycled ocean plastic", 2) == ""  # "Made" alone is no phrase
+    assert _compact("dark roast coffee with a detailed 1 cm crema", 5) == "a detailed 1 cm crema"
+    assert _compact("keeps drinks cold for 24 hours", 5) == "drinks cold for 24 hours"
+
+
+def test_names_that_carry_their_own_article_get_no_second_one():
+    text = " ".join(all_copy(write(PHOTO_BRIEFS["chelsea"], mode="script_to_video")))
+    assert "the Chelsea the" not in text
+
+
+def test_long_headlines_come_with_a_shorter_whole_alternative():
+    scenes = [s for mode in MODES for s in write(PHOTO_BRIEFS["rocket"], mode=mode, scene_count=6).scenes]
+    shorts = [s for s in scenes if s.headline_short]
+    assert shorts, "some headline should have a shorter form"
+    for scene in shorts:
+        assert words(scene.headline_short) < words(scene.headline)
+        assert words(scene.headline_short) >= 2
+    hook = write(PHOTO_BRIEFS["rocket"], mode="script_to_video").scenes[0]
+    assert hook.headline.endswith("the Saturn V rocket model") and hook.headline_short == "Saturn V rocket model"
+
+
+def test_a_storyboard_saved_before_short_headlines_existed_still_loads():
+    data = write(AURORA).to_dict()
+    assert all("headline_short" in scene for scene in data["scenes"])
+    for scene in data["scenes"]:
+        del scene["headline_short"]
+    loaded = Storyboard.from_dict(data)
+    assert all(scene.headline_short == "" for scene in loaded.scenes)
