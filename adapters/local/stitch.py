@@ -1,10 +1,18 @@
-"""The final video from scene clips with ffmpeg: transitions, voice, ducked music, burnt-in captions.
+"""The final video from scene clips with ffmpeg: transitions, voice, ducked music, word-timed captions.
 
-Everything happens in one filter graph, so every frame is decoded and encoded exactly once:
+The picture goes through one filter graph, so every frame is decoded and encoded exactly once:
 
     clips -> concat (xfade over the frames of each transition) -> hold last frame to length
-          -> captions (ASS) -> H.264, and one clean frame -> poster JPEG
-    voice + music ducked under it (sidechaincompress) -> loudnorm -16 LUFS -> AAC
+          -> captions (ASS, one event per spoken word) -> H.264, and one clean frame -> poster JPEG
+
+The sound is mastered first, on its own (a few seconds of audio-only work):
+
+    voice and bed, each measured and set to a known level -> bed trimmed, faded, ducked under the
+    voice (sidechaincompress) -> mix -> measured gain + true-peak limiter at 4x oversampling,
+    measured again until the integrated loudness is on target -> WAV -> AAC with the picture
+
+Single-pass loudnorm misses its target by several LU on short clips (its dynamic mode needs
+seconds of history), so the master is measured with ebur128 and corrected with exact gain.
 
 A transition is centred on the cut between two scenes (each side holds its edge frame for half of
 it), so every scene starts exactly where the voice and captions expect it and the total length
@@ -12,29 +20,41 @@ does not depend on the transition.
 """
 from __future__ import annotations
 
-import math
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.base import AdapterError, Readiness, Segment, StitchProvider, StitchRequest, StitchResult
+from adapters.base import AdapterError, Readiness, StitchProvider, StitchRequest, StitchResult
+from adapters.local import captions as caption_files
+from adapters.local.captions import CAPTION_STYLES
 from adapters.local.process import ffmpeg_readiness, probe, run_tool
 
 TRANSITIONS = {"cut": None, "fade": "fade", "slide": "slideleft"}
-CAPTION_STYLES = ("standard", "large")
 AUDIO_RATE = 48000
-LOUDNESS_LUFS = -16
-# Mastered music is far louder than speech: the bed goes in 12 dB down, and ducks about 10 dB
-# more (sidechaincompress keyed by the voice) while someone speaks.
-MUSIC_GAIN = 0.25
+# While nobody speaks the bed sits this far under the voice's level; the sidechain ducks it about
+# 8 dB more while someone does, which keeps every word clear over mastered music.
+BED_UNDER_VOICE_DB = 9.0
 MUSIC_FADE_IN_S, MUSIC_FADE_OUT_S = 0.5, 1.5
+# The limiter works on a 4x oversampled signal (true peak, not sample peak) with this much room
+# under the ceiling, which AAC's own overshoot uses up.
+LIMITER_HEADROOM_DB = 0.8
+LOUDNESS_TOLERANCE_LU = 0.25
+MASTER_ROUNDS = 4
+SILENCE_LUFS = -70.0
 # The poster is taken from the hero shot, after its opening move has settled but before any cut.
 POSTER_AT_S = 1.0
-FILTERS_NEEDED = ("xfade", "ass", "loudnorm", "sidechaincompress", "tpad")
+FILTERS_NEEDED = ("xfade", "ass", "sidechaincompress", "tpad", "alimiter", "ebur128", "amix", "afade")
+
+
+@dataclass(frozen=True)
+class Loudness:
+    integrated_lufs: float
+    true_peak_db: float
 
 
 class FfmpegStitch(StitchProvider):
-    """Joins scene clips into the deliverable MP4 (H.264 yuv420p + AAC), its SRT and a JPEG poster."""
+    """Joins scene clips into the deliverable MP4 (H.264 yuv420p + AAC), its SRT and WebVTT and a JPEG poster."""
 
     name = "local.ffmpeg_stitch"
 
@@ -52,44 +72,46 @@ class FfmpegStitch(StitchProvider):
         return ffmpeg_readiness(filters=FILTERS_NEEDED, encoders=("libx264", "aac"))
 
     def caption_band(self, style: str, size: tuple[int, int]) -> float:
-        return caption_band(style, size)
+        return caption_files.caption_band(style, size)
 
     def stitch(self, request: StitchRequest) -> StitchResult:
         validate(request)
         frame_counts = [clip_frames(clip, request.fps) for clip in request.clips]
-        for path in (request.out_path, request.poster_path, request.captions_path):
+        vtt_path = request.vtt_path or request.captions_path.with_suffix(".vtt")
+        for path in (request.out_path, request.poster_path, request.captions_path, vtt_path):
             path.parent.mkdir(parents=True, exist_ok=True)
-        # A scene without narration gives an empty caption: there is nothing to show or to cue.
-        captions = tuple(cue for cue in request.captions if cue.text.strip())
-        if captions:
-            request.captions_path.write_text(srt(captions), encoding="utf-8")
-        elif request.captions_path.exists():
-            request.captions_path.unlink()
+        groups = caption_groups(request)
+        if groups:
+            request.captions_path.write_text(caption_files.srt(groups), encoding="utf-8")
+            vtt_path.write_text(caption_files.vtt(groups), encoding="utf-8")
+        else:
+            for stale in (request.captions_path, vtt_path):
+                stale.unlink(missing_ok=True)
 
         with tempfile.TemporaryDirectory(prefix="stitch-", dir=request.out_path.parent) as scratch:
             # The ASS file is read by a filter, whose arguments would need escaping for most paths;
             # running ffmpeg inside the scratch folder lets the graph name it plainly.
-            if captions:
+            if groups:
                 (Path(scratch) / "captions.ass").write_text(
-                    ass(captions, request.size, request.caption_style), encoding="utf-8"
+                    caption_files.ass(groups, request.caption_style, request.size), encoding="utf-8"
                 )
-            run_tool(self.command(request, frame_counts, bool(captions)), cwd=Path(scratch))
-        return measured_result(request, has_captions=bool(captions))
+            master = master_audio(request, Path(scratch))
+            run_tool(self.command(request, frame_counts, bool(groups), master), cwd=Path(scratch))
+        return measured_result(request, captions=bool(groups), vtt_path=vtt_path)
 
-    def command(self, request: StitchRequest, frame_counts: list[int], has_captions: bool) -> list[str]:
+    def command(self, request: StitchRequest, frame_counts: list[int], has_captions: bool,
+                master: Path | None) -> list[str]:
         inputs: list[str] = []
         for clip in request.clips:
             inputs += ["-i", str(clip.resolve())]
-        voice_input = music_input = None
-        if request.voice is not None:
-            voice_input = len(request.clips)
-            inputs += ["-i", str(request.voice.resolve())]
-        if request.music is not None:
-            music_input = len(request.clips) + (voice_input is not None)
-            # The bed loops for as long as the video lasts.
-            inputs += ["-stream_loop", "-1", "-i", str(request.music.resolve())]
-
-        graph = video_graph(request, frame_counts, has_captions) + audio_graph(request, voice_input, music_input)
+        samples = round(request.duration_s * AUDIO_RATE)
+        if master is None:
+            # Players and social platforms expect an audio track, even a silent one.
+            audio = [f"anullsrc=r={AUDIO_RATE}:cl=stereo,atrim=end_sample={samples}[audio]"]
+        else:
+            inputs += ["-i", str(master.resolve())]
+            audio = [f"[{len(request.clips)}:a]anull[audio]"]
+        graph = video_graph(request, frame_counts, has_captions) + audio
         return [
             "ffmpeg", "-y", "-v", "error", *inputs,
             "-filter_complex", ";".join(graph),
@@ -102,6 +124,15 @@ class FfmpegStitch(StitchProvider):
             "-movflags", "+faststart", str(request.out_path.resolve()),
             "-map", "[poster]", "-q:v", "2", "-update", "1", str(request.poster_path.resolve()),
         ]
+
+
+def caption_groups(request: StitchRequest) -> list[caption_files.CaptionGroup]:
+    """The request's word groups: from its word timings, or from its caption segments split by
+    character count when the voice gave none."""
+    words = request.words or caption_files.words_from_segments(
+        tuple(cue for cue in request.captions if cue.text.strip())
+    )
+    return caption_files.caption_groups(tuple(words), request.caption_style, request.size, request.duration_s)
 
 
 def validate(request: StitchRequest) -> None:
@@ -182,36 +213,108 @@ def video_graph(request: StitchRequest, frame_counts: list[int], has_captions: b
     return graph
 
 
-def audio_graph(request: StitchRequest, voice_input: int | None, music_input: int | None) -> list[str]:
-    """Filters to [audio]: voice, music ducked under it, or silence; normalised and exactly as long as the video."""
+def master_audio(request: StitchRequest, scratch: Path) -> Path | None:
+    """The soundtrack as a WAV exactly as long as the video, at the requested integrated loudness
+    with its true peak under the ceiling; None when there is neither voice nor music.
+
+    Each stem is measured and set to a known level first (sources differ by 20 dB and more), so
+    the balance of voice and bed is the same for every voice and every track.
+    """
+    if request.voice is None and request.music is None:
+        return None
+    target = request.loudness_lufs
+    voice_gain = bed_gain = None
+    if request.voice is not None:
+        voice_gain = level_gain(measure(["-i", str(request.voice.resolve())]), target)
+    if request.music is not None:
+        bed_level = target - (BED_UNDER_VOICE_DB if request.voice is not None else 0.0)
+        loop = ["-stream_loop", "-1", "-i", str(request.music.resolve())]
+        bed_gain = level_gain(measure(loop, f"atrim=duration={request.duration_s:.6f},"), bed_level)
+    mix = scratch / "mix.wav"
+    run_tool(mix_command(request, voice_gain, bed_gain, mix))
+    measured = measure(["-i", str(mix)])
+    if measured.integrated_lufs <= SILENCE_LUFS + 1:
+        return mix  # silent stems: nothing to normalise
+    master = scratch / "master.wav"
+    gain = target - measured.integrated_lufs
+    for _ in range(MASTER_ROUNDS):
+        # The limiter takes a little off the loudness it reaches; the next round adds it back.
+        measured = limit(mix, gain, request.true_peak_db - LIMITER_HEADROOM_DB, request.duration_s, master)
+        error = target - measured.integrated_lufs
+        if abs(error) <= LOUDNESS_TOLERANCE_LU:
+            break
+        gain += error
+    return master
+
+
+def level_gain(loudness: Loudness, target_lufs: float) -> float:
+    """The gain in dB that brings a stem to a loudness (none for a silent one)."""
+    return 0.0 if loudness.integrated_lufs <= SILENCE_LUFS + 1 else target_lufs - loudness.integrated_lufs
+
+
+def stereo() -> str:
+    return f"aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
+
+
+def exact_length(duration_s: float) -> str:
+    return f"apad=whole_dur={duration_s:.6f},atrim=end_sample={round(duration_s * AUDIO_RATE)}"
+
+
+def mix_command(request: StitchRequest, voice_gain: float | None, bed_gain: float | None, out: Path) -> list[str]:
+    """ffmpeg arguments that mix voice and bed at their gains, the bed faded and ducked under the voice."""
     duration = request.duration_s
-    stereo = f"aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
-    length = f"apad=whole_dur={duration:.6f},atrim=end_sample={round(duration * AUDIO_RATE)}"
-    if voice_input is None and music_input is None:
-        # Players and social platforms expect an audio track, even a silent one.
-        return [f"anullsrc=r={AUDIO_RATE}:cl=stereo,atrim=end_sample={round(duration * AUDIO_RATE)}[audio]"]
-
-    graph = []
-    normalise = f"loudnorm=I={LOUDNESS_LUFS}:TP=-1.5:LRA=11,{stereo}"
-    if music_input is not None:
+    inputs, graph = [], []
+    if voice_gain is not None:
+        inputs += ["-i", str(request.voice.resolve())]
+        graph.append(f"[0:a]{stereo()},volume={voice_gain:.3f}dB,{exact_length(duration)}"
+                     + ("[mixed]" if bed_gain is None else ",asplit[speech][key]"))
+    if bed_gain is not None:
+        # The bed loops for as long as the video lasts.
+        inputs += ["-stream_loop", "-1", "-i", str(request.music.resolve())]
         fade_out_at = max(0.0, duration - MUSIC_FADE_OUT_S)
-        graph.append(f"[{music_input}:a]{stereo},atrim=duration={duration:.6f},volume={MUSIC_GAIN},"
-                     f"afade=t=in:d={MUSIC_FADE_IN_S},afade=t=out:st={fade_out_at:.3f}:d={MUSIC_FADE_OUT_S}[bed]")
-    if voice_input is None:
-        graph.append(f"[bed]{normalise},{length}[audio]")
-        return graph
-
-    voice = f"[{voice_input}:a]{stereo},{length}"
-    graph.append(f"{voice}[speech]" if music_input is None else f"{voice},asplit[speech][key]")
-    if music_input is None:
-        graph.append(f"[speech]{normalise},{length}[audio]")
-        return graph
-    graph.append("[bed][key]sidechaincompress=threshold=0.05:ratio=6:attack=20:release=400:knee=4[ducked]")
-    graph.append(f"[speech][ducked]amix=inputs=2:duration=first:normalize=0,{normalise},{length}[audio]")
-    return graph
+        graph.append(f"[{0 if voice_gain is None else 1}:a]{stereo()},"
+                     f"atrim=duration={duration:.6f},asetpts=PTS-STARTPTS,volume={bed_gain:.3f}dB,"
+                     f"afade=t=in:d={min(MUSIC_FADE_IN_S, duration / 4):.3f},"
+                     f"afade=t=out:st={fade_out_at:.3f}:d={min(MUSIC_FADE_OUT_S, duration):.3f},{exact_length(duration)}"
+                     + ("[mixed]" if voice_gain is None else "[bed]"))
+    if voice_gain is not None and bed_gain is not None:
+        # Ducking starts where speech at the target level is well under way (12 dB below it).
+        threshold = 10 ** ((request.loudness_lufs - 12) / 20)
+        graph.append(f"[bed][key]sidechaincompress=threshold={threshold:.5f}:ratio=6:attack=20:release=400:knee=4[ducked]")
+        graph.append(f"[speech][ducked]amix=inputs=2:duration=first:normalize=0,{exact_length(duration)}[mixed]")
+    return ["ffmpeg", "-y", "-v", "error", *inputs, "-filter_complex", ";".join(graph),
+            "-map", "[mixed]", "-c:a", "pcm_f32le", str(out)]
 
 
-def measured_result(request: StitchRequest, *, has_captions: bool) -> StitchResult:
+def limit(mix: Path, gain_db: float, ceiling_db: float, duration_s: float, out: Path) -> Loudness:
+    """Apply gain, then a lookahead limiter on the 4x oversampled signal (so it catches the peaks
+    between samples, which is what true peak measures); write the result and measure it."""
+    ceiling = min(1.0, max(0.0625, 10 ** (ceiling_db / 20)))
+    chain = (f"volume={gain_db:.3f}dB,aresample={4 * AUDIO_RATE},"
+             f"alimiter=limit={ceiling:.5f}:attack=1.5:release=60:level=0:latency=1,"
+             f"aresample={AUDIO_RATE},{exact_length(duration_s)}")
+    report = run_tool(["ffmpeg", "-y", "-nostats", "-hide_banner", "-i", str(mix), "-filter_complex",
+                       f"[0:a]{chain},asplit[out][meter];[meter]ebur128=peak=true:framelog=verbose[measured]",
+                       "-map", "[out]", "-c:a", "pcm_f32le", str(out), "-map", "[measured]", "-f", "null", "-"])
+    return parse_loudness(report.stderr.decode(errors="replace"))
+
+
+def measure(inputs: list[str], chain: str = "") -> Loudness:
+    """Integrated loudness (EBU R 128) and true peak of an input's audio, as ffmpeg's ebur128 reports them."""
+    report = run_tool(["ffmpeg", "-nostats", "-hide_banner", *inputs, "-vn",
+                       "-af", f"{chain}ebur128=peak=true:framelog=verbose", "-f", "null", "-"])
+    return parse_loudness(report.stderr.decode(errors="replace"))
+
+
+def parse_loudness(report: str) -> Loudness:
+    integrated = re.findall(r"I:\s+(-?[\d.]+|-inf) LUFS", report)
+    peak = re.findall(r"Peak:\s+(-?[\d.]+|-inf) dBFS", report)
+    if not integrated or not peak:
+        raise AdapterError(f"ffmpeg's ebur128 reported no loudness: {report[-300:]}")
+    return Loudness(max(SILENCE_LUFS, float(integrated[-1])), float(peak[-1]))
+
+
+def measured_result(request: StitchRequest, *, captions: bool, vtt_path: Path) -> StitchResult:
     info = probe(request.out_path)
     video = next((s for s in info["streams"] if s.get("codec_type") == "video"), None)
     if video is None or not request.poster_path.is_file():
@@ -219,96 +322,12 @@ def measured_result(request: StitchRequest, *, has_captions: bool) -> StitchResu
     return StitchResult(
         path=request.out_path,
         poster_path=request.poster_path,
-        captions_path=request.captions_path if has_captions else None,
+        captions_path=request.captions_path if captions else None,
         duration_s=float(info["format"]["duration"]),
         width=int(video["width"]),
         height=int(video["height"]),
         has_audio=any(s.get("codec_type") == "audio" for s in info["streams"]),
+        vtt_path=vtt_path if captions else None,
     )
 
 
-# ---- captions --------------------------------------------------------------------------------------
-
-
-def srt(captions: tuple[Segment, ...]) -> str:
-    cues = [f"{number}\n{srt_time(cue.start_s)} --> {srt_time(cue.end_s)}\n{' '.join(cue.text.split())}\n"
-            for number, cue in enumerate(captions, start=1)]
-    return "\n".join(cues)
-
-
-def srt_time(seconds: float) -> str:
-    millis = max(0, round(seconds * 1000))
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d},{rest % 1000:03d}"
-
-
-def ass(captions: tuple[Segment, ...], size: tuple[int, int], style: str) -> str:
-    """An ASS script drawing the captions in the social safe area, sized for the frame.
-
-    standard: bold white on one translucent dark box, centred in the lower third, clear of the
-    platform UI at the bottom (about a fifth of a 9:16 frame) and at the sides.
-    large (UGC): much bigger white text with a heavy outline, wrapped to a few words a line and
-    set higher, where a viewer's eyes rest on a phone.
-    """
-    width, height = size
-    font, outline, shadow, border, margin_x, margin_v, colours = _caption_layout(style, size)
-    header = "\n".join([
-        "[Script Info]",
-        "ScriptType: v4.00+",
-        f"PlayResX: {width}",
-        f"PlayResY: {height}",
-        "WrapStyle: 0",
-        "ScaledBorderAndShadow: yes",
-        "YCbCr Matrix: TV.709",
-        "",
-        "[V4+ Styles]",
-        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, "
-        "Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, "
-        "MarginR, MarginV, Encoding",
-        f"Style: Caption,DejaVu Sans,{font:.0f},{colours},-1,0,0,0,100,100,0,0,{border},{outline:.1f},{shadow:.1f},2,"
-        f"{margin_x:.0f},{margin_x:.0f},{margin_v:.0f},1",
-        "",
-        "[Events]",
-        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
-    ])
-    events = [f"Dialogue: 0,{ass_time(cue.start_s)},{ass_time(cue.end_s)},Caption,,0,0,0,,{ass_text(cue.text)}"
-              for cue in captions]
-    return header + "\n" + "\n".join(events) + "\n"
-
-
-def _caption_layout(style: str, size: tuple[int, int]) -> tuple[float, float, float, int, float, float, str]:
-    """Font size, outline, shadow, border style, side and bottom margins, colours of a caption style."""
-    width, height = size
-    short = min(width, height)
-    portrait = height > width
-    if style == "large":
-        # Border style 1: an outline around each glyph plus a soft drop shadow.
-        font, outline, shadow, border = 0.076 * short, 0.0065 * short, 0.003 * short, 1
-        margin_x, margin_v = 0.11 * width, (0.30 if portrait else 0.16) * height
-        return font, outline, shadow, border, margin_x, margin_v, "&H00FFFFFF,&H00FFFFFF,&H00101010,&H80000000"
-    # Border style 4 (libass): one box behind the whole caption, padded by the outline width;
-    # the glyph outline itself is transparent.
-    font, outline, shadow, border = 0.052 * short, 0.022 * short, 0, 4
-    margin_x, margin_v = 0.10 * width, (0.22 if portrait else 0.08) * height
-    return font, outline, shadow, border, margin_x, margin_v, "&H00FFFFFF,&H00FFFFFF,&HFF000000,&H48101010"
-
-
-def caption_band(style: str, size: tuple[int, int], lines: int = 3) -> float:
-    """The bottom fraction of the frame a caption of up to `lines` lines can cover, for stills to
-    keep their own text out of."""
-    font, outline, _, _, _, margin_v, _ = _caption_layout(style, size)
-    return min(0.6, (margin_v + lines * font * 1.2 + 2 * outline) / size[1])
-
-
-def ass_time(seconds: float) -> str:
-    centis = max(0, math.floor(seconds * 100 + 0.5))
-    hours, rest = divmod(centis, 360_000)
-    minutes, rest = divmod(rest, 6000)
-    return f"{hours}:{minutes:02d}:{rest // 100:02d}.{rest % 100:02d}"
-
-
-def ass_text(text: str) -> str:
-    """Caption text as literal ASS: braces would open override blocks and backslashes start tags."""
-    text = " ".join(text.split())
-    return re.sub(r"[\\{}]", lambda match: {"\\": "\u29f5", "{": "(", "}": ")"}[match.group()], text)

@@ -1,4 +1,5 @@
-"""The ffmpeg stitch: exact length and size, an audio track always, ducked music, SRT, poster, burnt captions."""
+"""The ffmpeg stitch: exact length and size, an audio track always, ducked music mastered to the loudness
+target, word-timed captions inside the safe area (ASS, SRT, WebVTT), poster."""
 from __future__ import annotations
 
 import re
@@ -8,15 +9,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adapters.base import AdapterError, Segment, StitchRequest
+from adapters.base import AdapterError, Segment, StitchRequest, Word
+from adapters.local import captions as caps
 from adapters.local.process import probe, run_tool
-from adapters.local.stitch import MUSIC_GAIN, FfmpegStitch
+from adapters.local.stitch import BED_UNDER_VOICE_DB, FfmpegStitch
 
-SIZE = (360, 640)
-FPS = 15
+SIZE = (270, 480)  # 9:16
+FPS = 12
 CLIP_S = 1.2
 CAPTIONS = (Segment("Meet the new trail runner.", 0.2, 1.0),
-            Segment("Light, fast, and built for every mile.", 1.3, 2.6))
+            Segment("Light, fast, and built for every mile.", 1.3, 3.3))
+# Word timings as a voice would report them: two narration lines, a pause between them.
+WORDS = tuple(Word(text, start, end, segment) for text, start, end, segment in [
+    ("Meet", 0.20, 0.40, 0), ("the", 0.40, 0.50, 0), ("new", 0.50, 0.70, 0), ("trail", 0.70, 0.85, 0),
+    ("runner.", 0.85, 1.00, 0),
+    ("Light,", 1.30, 1.60, 1), ("fast,", 1.70, 1.95, 1), ("and", 2.05, 2.20, 1), ("built", 2.20, 2.45, 1),
+    ("for", 2.45, 2.60, 1), ("every", 2.60, 2.90, 1), ("mile.", 2.90, 3.30, 1),
+])
 VOICE_HZ, VOICE_AMPLITUDE, VOICE_S = 800, 0.5, 1.5
 MUSIC_HZ, MUSIC_AMPLITUDE = 200, 0.4
 
@@ -29,10 +38,10 @@ def lavfi(out: Path, source: str, *encoding: str) -> Path:
 @pytest.fixture(scope="module")
 def media(tmp_path_factory) -> dict[str, Path]:
     """Three scene clips that look unlike each other (one of another shape), a tone "voice" that
-    speaks for 1.5 s, a syllable-like narration of 3.4 s, and a 2 s music loop."""
+    speaks for 1.5 s, a spoken sentence (espeak-ng), and a 2 s music loop."""
     folder = tmp_path_factory.mktemp("stitch")
     x264 = ("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
-    looks = [("360x640", "null"), ("360x640", "negate"), ("480x640", "hue=h=240")]
+    looks = [("270x480", "null"), ("270x480", "negate"), ("360x480", "hue=h=240")]
     files = {
         f"clip{index}": lavfi(folder / f"clip{index}.mp4",
                               f"testsrc2=size={size}:rate={FPS}:duration={CLIP_S},{look}", *x264)
@@ -40,8 +49,8 @@ def media(tmp_path_factory) -> dict[str, Path]:
     }
     files["voice"] = lavfi(folder / "voice.wav",
                            f"aevalsrc={VOICE_AMPLITUDE}*sin(2*PI*{VOICE_HZ}*t)*lt(t\\,{VOICE_S}):d=3:s=22050")
-    files["narration"] = lavfi(folder / "narration.wav",
-                               "aevalsrc=0.5*sin(2*PI*300*t)*(0.6+0.4*sin(2*PI*3*t)):d=3.4:s=22050")
+    files["speech"] = folder / "speech.wav"
+    run_tool(["espeak-ng", "-s", "210", "-w", str(files["speech"]), " ".join(segment.text for segment in CAPTIONS)])
     files["music"] = lavfi(folder / "music.wav", f"aevalsrc={MUSIC_AMPLITUDE}*sin(2*PI*{MUSIC_HZ}*t):d=2:s=44100")
     return files
 
@@ -73,6 +82,14 @@ def tone_db(audio: np.ndarray, hz: float, start_s: float, end_s: float, rate: in
     return 20 * np.log10(spectrum[np.abs(freqs - hz) < 15].max() + 1e-12)
 
 
+def ebur128(path: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of a file's audio, measured independently."""
+    report = run_tool(["ffmpeg", "-nostats", "-i", str(path), "-vn", "-af", "ebur128=peak=true", "-f", "null", "-"])
+    text = report.stderr.decode()
+    return (float(re.findall(r"I:\s+(-?[\d.]+) LUFS", text)[-1]),
+            float(re.findall(r"Peak:\s+(-?[\d.]+|-inf) dBFS", text)[-1]))
+
+
 def audio_stream(path: Path) -> dict:
     return next(s for s in probe(path)["streams"] if s["codec_type"] == "audio")
 
@@ -94,11 +111,11 @@ def test_the_video_has_the_requested_length_size_and_frames_for_every_transition
 
 def test_a_fade_is_centred_on_the_cut_so_scenes_keep_their_start_times(media, tmp_path):
     cut = frames(stitch(media, tmp_path / "cut", transition="cut").path)
-    fade = frames(stitch(media, tmp_path / "fade", transition="fade", transition_s=0.4).path)
+    fade = frames(stitch(media, tmp_path / "fade", transition="fade", transition_s=0.5).path)
     boundary = round(CLIP_S * FPS)
 
-    assert np.abs(fade[boundary - 8] - cut[boundary - 8]).mean() < 3  # before the transition: scene 1 as cut
-    assert np.abs(fade[boundary + 8] - cut[boundary + 8]).mean() < 3  # after it: scene 2 as cut
+    assert np.abs(fade[boundary - 6] - cut[boundary - 6]).mean() < 3  # before the transition: scene 1 as cut
+    assert np.abs(fade[boundary + 6] - cut[boundary + 6]).mean() < 3  # after it: scene 2 as cut
     assert np.abs(fade[boundary] - cut[boundary]).mean() > 5  # at the cut: a blend of both
 
 
@@ -112,25 +129,36 @@ def test_short_clips_are_held_on_their_last_frame_and_long_ones_trimmed(media, t
     assert trimmed.duration_s == pytest.approx(2.0, rel=0.02)
 
 
-def test_the_voice_is_laid_as_stereo_aac_normalised_to_minus_16_lufs(media, tmp_path):
-    result = stitch(media, tmp_path, voice=media["narration"])
+# ---- sound ------------------------------------------------------------------------------------------
 
-    assert result.has_audio
+
+def test_a_voice_alone_is_stereo_aac_mastered_to_minus_14_lufs_under_minus_1_dbtp(media, tmp_path):
+    result = stitch(media, tmp_path, voice=media["speech"])
+
     stream = audio_stream(result.path)
     assert (stream["codec_name"], stream["channels"], stream["sample_rate"]) == ("aac", 2, "48000")
     assert float(stream["duration"]) == pytest.approx(3 * CLIP_S, rel=0.02)
-    report = run_tool(["ffmpeg", "-nostats", "-i", str(result.path), "-af", "ebur128", "-f", "null", "-"])
-    integrated = float(re.findall(r"I:\s+(-?[\d.]+) LUFS", report.stderr.decode())[-1])
-    assert integrated == pytest.approx(-16, abs=1.5)
+    integrated, true_peak = ebur128(result.path)
+    assert integrated == pytest.approx(-14, abs=1.0)
+    assert true_peak <= -1.0
+
+
+def test_the_loudness_target_and_ceiling_come_from_the_request(media, tmp_path):
+    result = stitch(media, tmp_path, voice=media["speech"], music=media["music"], loudness_lufs=-20, true_peak_db=-3)
+
+    integrated, true_peak = ebur128(result.path)
+    assert integrated == pytest.approx(-20, abs=1.0)
+    assert true_peak <= -3.0
 
 
 def test_music_alone_is_the_soundtrack_when_there_is_no_voice(media, tmp_path):
     result = stitch(media, tmp_path, music=media["music"])
 
-    assert result.has_audio
     audio = samples(result.path)
     assert tone_db(audio, MUSIC_HZ, 1.0, 2.0) > tone_db(audio, VOICE_HZ, 1.0, 2.0) + 30
     assert len(audio) / 8000 == pytest.approx(3 * CLIP_S, rel=0.02)
+    integrated, true_peak = ebur128(result.path)
+    assert integrated == pytest.approx(-14, abs=1.0) and true_peak <= -1.0
 
 
 def test_a_silent_stereo_track_is_added_when_there_is_neither_voice_nor_music(media, tmp_path):
@@ -139,65 +167,181 @@ def test_a_silent_stereo_track_is_added_when_there_is_neither_voice_nor_music(me
     assert result.has_audio
     assert audio_stream(result.path)["channels"] == 2
     assert np.abs(samples(result.path)).max() < 1e-3
+    assert ebur128(result.path)[0] <= -69
 
 
 def test_music_ducks_under_the_voice(media, tmp_path):
-    audio = samples(stitch(media, tmp_path, voice=media["voice"], music=media["music"], duration_s=3.6).path)
-    speaking, after = (0.4, 1.2), (2.4, 3.2)  # the voice speaks 0..1.5 s
+    audio = samples(stitch(media, tmp_path, voice=media["voice"], music=media["music"], duration_s=4.8).path)
+    speaking, after = (0.4, 1.2), (2.0, 3.0)  # the voice speaks 0..1.5 s; the bed fades out from 3.3 s
 
     assert tone_db(audio, MUSIC_HZ, *speaking) < tone_db(audio, MUSIC_HZ, *after) - 6
-    # Loudness normalisation scales voice and music alike, so their ratio isolates the ducking:
-    # while the voice speaks the bed sits well below where the mix gains alone would put it.
-    undocked = 20 * np.log10(MUSIC_AMPLITUDE * MUSIC_GAIN / VOICE_AMPLITUDE)
+    # Both stems are levelled before the mix, so without ducking the bed would sit BED_UNDER_VOICE_DB
+    # under the voice (the two tones' loudness weighting differs by well under 1 dB); while the
+    # voice speaks it sits well below that.
     heard = tone_db(audio, MUSIC_HZ, *speaking) - tone_db(audio, VOICE_HZ, *speaking)
-    assert heard < undocked - 6
+    assert heard < -BED_UNDER_VOICE_DB - 5
 
 
-def test_the_srt_has_one_cue_per_caption_with_its_times(media, tmp_path):
-    result = stitch(media, tmp_path, captions=CAPTIONS)
-
-    cues = result.captions_path.read_text(encoding="utf-8").strip().split("\n\n")
-    assert len(cues) == len(CAPTIONS)
-    assert cues[0].splitlines() == ["1", "00:00:00,200 --> 00:00:01,000", "Meet the new trail runner."]
-    assert cues[1].splitlines()[1] == "00:00:01,300 --> 00:00:02,600"
+# ---- captions: files ---------------------------------------------------------------------------------
 
 
-def test_without_captions_there_is_no_srt(media, tmp_path):
+def cue_blocks(text: str) -> list[list[str]]:
+    return [block.splitlines() for block in text.strip().split("\n\n")]
+
+
+def test_the_srt_has_one_cue_per_word_group_of_two_to_four_words_never_across_lines(media, tmp_path):
+    result = stitch(media, tmp_path, words=WORDS, caption_style="large")
+
+    cues = cue_blocks(result.captions_path.read_text(encoding="utf-8"))
+    texts = [" ".join(cue[2:]) for cue in cues]
+    assert [len(text.split()) for text in texts] and all(2 <= len(text.split()) <= 4 for text in texts)
+    first_line = set("Meet the new trail runner.".split())
+    assert all(set(text.split()) <= first_line or not set(text.split()) & first_line for text in texts)
+    assert " ".join(texts) == " ".join(word.text for word in WORDS)  # every word once, in order
+    assert cues[0][:2] == ["1", "00:00:00,200 --> " + cues[0][1].split(" --> ")[1]]
+    # A group breaks after "Light," / "fast," rather than across the comma where it can.
+    assert any(text.endswith(("Light,", "fast,")) for text in texts)
+
+
+def test_cue_times_are_monotonic_and_each_group_starts_on_its_first_word(media, tmp_path):
+    groups = caps.caption_groups(WORDS, "large", SIZE, 5.0)
+
+    for group, following in zip(groups, groups[1:]):
+        assert group.start_s < group.end_s <= following.start_s
+    assert [group.start_s for group in groups] == [group.words[0].start_s for group in groups]
+    assert groups[-1].end_s == pytest.approx(WORDS[-1].end_s + caps.HOLD_S)
+
+
+def test_the_webvtt_has_its_header_the_same_groups_and_word_timestamps(media, tmp_path):
+    result = stitch(media, tmp_path, words=WORDS, caption_style="large", vtt_path=tmp_path / "final.vtt")
+
+    text = result.vtt_path.read_text(encoding="utf-8")
+    assert result.vtt_path == tmp_path / "final.vtt" and text.startswith("WEBVTT\n\n")
+    srt_cues = cue_blocks(result.captions_path.read_text(encoding="utf-8"))
+    vtt_cues = cue_blocks(text.removeprefix("WEBVTT\n\n"))
+    assert len(vtt_cues) == len(srt_cues)
+    for vtt_cue, srt_cue in zip(vtt_cues, srt_cues):
+        assert vtt_cue[0] == srt_cue[1].replace(",", ".")
+        assert re.sub(r"<[\d:.]+>", "", " ".join(vtt_cue[1:])) == " ".join(srt_cue[2:])
+        stamps = re.findall(r"(\d\d):(\d\d):(\d\d)\.(\d{3})", " ".join(vtt_cue))
+        seconds = [int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000 for h, m, s, ms in stamps]
+        start, end, inner = seconds[0], seconds[1], seconds[2:]
+        assert inner == sorted(inner) and all(start < t < end for t in inner)
+
+
+def test_the_ass_lights_exactly_the_spoken_word_in_each_event():
+    groups = caps.caption_groups(WORDS, "large", SIZE, 3.6)
+    script = caps.ass(groups, "large", SIZE)
+    look = caps.caption_look("large", SIZE)
+    events = [line.split(",", 9) for line in script.splitlines() if line.startswith("Dialogue:")]
+
+    assert len(events) == len(WORDS)  # one event per spoken word
+    for (_, start, _, *_rest, text), word in zip(events, WORDS):
+        lit = re.findall(r"\{\\1c" + re.escape(look.highlight) + r"&\}([^{]+)\{", text)
+        assert lit == [word.text]
+    starts = [event[1] for event in events]
+    assert starts == sorted(starts)
+    assert f",{look.primary},{look.highlight}," in script  # the highlight is the style's secondary colour too
+
+
+def test_without_word_timings_segments_are_split_into_groups_timed_by_characters():
+    groups = caps.caption_groups(caps.words_from_segments(CAPTIONS), "large", SIZE, 3.6)
+
+    assert all(2 <= len(group.words) <= 4 for group in groups)
+    assert groups[0].start_s == pytest.approx(0.2) and groups[-1].words[-1].end_s == pytest.approx(3.3)
+    assert {word.segment for word in groups[1].words} <= {0}
+    timed = {word.text: word for group in groups for word in group.words}
+    long_word, short_word = timed["runner."], timed["the"]
+    assert long_word.end_s - long_word.start_s > short_word.end_s - short_word.start_s
+
+
+def test_the_explainer_style_shows_a_line_of_words():
+    groups = caps.caption_groups(WORDS, "standard", (1080, 1920), 3.6)
+
+    assert len(groups) < len(caps.caption_groups(WORDS, "large", (1080, 1920), 3.6))
+    assert all(len(group.lines) == 1 for group in groups)
+    assert max(len(group.words) for group in groups) >= 4
+
+
+def test_without_captions_there_are_no_caption_files(media, tmp_path):
     (tmp_path / "final.srt").write_text("stale", encoding="utf-8")
+    (tmp_path / "final.vtt").write_text("stale", encoding="utf-8")
     result = stitch(media, tmp_path)
     assert result.captions_path is None and not (tmp_path / "final.srt").exists()
+    assert result.vtt_path is None and not (tmp_path / "final.vtt").exists()
 
 
 def test_a_poster_jpeg_is_written_at_the_video_size(media, tmp_path):
-    result = stitch(media, tmp_path, captions=CAPTIONS)
+    result = stitch(media, tmp_path, words=WORDS)
 
     stream = probe(result.poster_path)["streams"][0]
     assert (stream["codec_name"], stream["width"], stream["height"]) == ("mjpeg", *SIZE)
 
 
-def caption_pixels(media, tmp_path: Path, style: str) -> np.ndarray:
-    """Where the frame at 0.6 s (first caption on screen) differs from the same render without captions."""
-    plain = frames(stitch(media, tmp_path / "plain", transition="cut").path)[round(0.6 * FPS)]
-    captioned = frames(stitch(media, tmp_path / style, transition="cut", captions=CAPTIONS,
-                              caption_style=style).path)[round(0.6 * FPS)]
+# ---- captions: where they are drawn ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(1080, 1920), (1080, 1080), (1920, 1080), (270, 480)])
+@pytest.mark.parametrize("style", ["large", "standard"])
+def test_every_caption_box_lies_inside_the_safe_area_even_for_long_words(size, style):
+    long_words = tuple(Word(text, 0.3 * i, 0.3 * i + 0.25, i // 4) for i, text in enumerate(
+        "Donaudampfschifffahrtsgesellschaftskapitän liebt Rindfleischetikettierungsüberwachungsaufgaben sehr "
+        "🚀 Emoji and ordinary words to finish the line here".split()))
+    area = caps.safe_area(size)
+    left, top, right, bottom = area.box(size)
+    for group in caps.caption_groups(long_words, style, size, 30.0):
+        x0, y0, x1, y1 = caps.caption_box(group, style, size)
+        assert left - 0.5 <= x0 and x1 <= right + 0.5 and top <= y0 and y1 <= bottom + 0.5, group.text
+        assert " ".join(group.line_texts()) == group.text  # wrapped, never cut
+
+
+def caption_pixels(media, tmp_path: Path, style: str, at_s: float) -> np.ndarray:
+    """Where the frame at `at_s` differs from the same render without captions."""
+    plain = frames(stitch(media, tmp_path / "plain", transition="cut").path)[round(at_s * FPS)]
+    captioned = frames(stitch(media, tmp_path / style, transition="cut", words=WORDS,
+                              caption_style=style).path)[round(at_s * FPS)]
     return np.abs(captioned - plain) > 40
 
 
-def test_captions_are_burnt_into_the_lower_third(media, tmp_path):
-    changed = caption_pixels(media, tmp_path, "standard")
-    rows = np.flatnonzero(changed.any(axis=1))
+@pytest.mark.parametrize("style", ["large", "standard"])
+def test_burnt_captions_are_drawn_inside_the_safe_area_and_their_computed_box(media, tmp_path, style):
+    at_s = 0.6
+    changed = caption_pixels(media, tmp_path, style, at_s)
+    # A row or column counts when several of its pixels changed (lone ones are the encoder's noise).
+    rows, columns = np.flatnonzero(changed.sum(axis=1) >= 3), np.flatnonzero(changed.sum(axis=0) >= 3)
+    left, top, right, bottom = caps.safe_area(SIZE).box(SIZE)
+    group = next(g for g in caps.caption_groups(WORDS, style, SIZE, 3.6) if g.start_s <= at_s < g.end_s)
+    x0, y0, x1, y1 = caps.caption_box(group, style, SIZE)
 
-    assert changed.sum() > 500
-    assert SIZE[1] * 0.6 < rows.min() and rows.max() < SIZE[1] * 0.85  # clear of the platform UI at the bottom
+    assert changed.sum() > 150
+    assert left - 1 <= columns.min() and columns.max() <= right + 1
+    assert top <= rows.min() and rows.max() <= bottom + 1
+    assert x0 - 2 <= columns.min() and columns.max() <= x1 + 2 and y0 - 2 <= rows.min() and rows.max() <= y1 + 2
+    # The band the stills keep clear covers every caption pixel.
+    assert rows.min() >= SIZE[1] * (1 - caps.caption_band(style, SIZE)) - 1
 
 
-def test_large_captions_are_bigger_and_sit_higher(media, tmp_path):
-    standard = caption_pixels(media, tmp_path, "standard")
-    large = caption_pixels(media, tmp_path, "large")
-
-    assert np.flatnonzero(large.any(axis=1)).mean() < np.flatnonzero(standard.any(axis=1)).mean()
-    # The same words in bigger letters take more lines: a taller block of text.
-    assert np.ptp(np.flatnonzero(large.any(axis=1))) > 1.3 * np.ptp(np.flatnonzero(standard.any(axis=1)))
+def test_the_lit_word_is_drawn_in_the_highlight_colour_where_it_stands(media, tmp_path):
+    result = stitch(media, tmp_path, transition="cut", words=WORDS, caption_style="large")
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-ss", "0.55", "-i", str(result.path), "-frames:v", "1",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    frame = np.frombuffer(raw, np.uint8).reshape(SIZE[1], SIZE[0], 3).astype(int)
+    # "new" is spoken from 0.5 s to 0.7 s.
+    group = next(g for g in caps.caption_groups(WORDS, "large", SIZE, 3.6) if g.start_s <= 0.55 < g.end_s)
+    x0, y0, x1, y1 = (round(v) for v in caps.caption_box(group, "large", SIZE))
+    red, green, blue = (frame[y0:y1, x0:x1, channel] for channel in range(3))
+    yellow = (red > 200) & (green > 170) & (blue < 90)
+    white = (red > 215) & (green > 215) & (blue > 215)
+    assert yellow.sum() > 15 and white.sum() > 15
+    # The yellow lies where "new" stands in its line: after "Meet the", before "trail".
+    line = group.line_texts()[0].split()
+    index = line.index("new")
+    centre = SIZE[0] / 2
+    width = caps.text_width(" ".join(line), group.font_px)
+    new_from = centre - width / 2 + caps.text_width(" ".join(line[:index]) + " ", group.font_px)
+    new_to = new_from + caps.text_width("new", group.font_px)
+    columns = np.flatnonzero(yellow.any(axis=0)) + x0
+    assert new_from - 4 <= np.median(columns) <= new_to + 4
 
 
 @pytest.mark.parametrize(("change", "message"), [({"transition": "wipe"}, "unknown transition"),
