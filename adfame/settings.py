@@ -247,6 +247,21 @@ ADFAME_WEBHOOK_SWEEP_GRACE_S = env_int("ADFAME_WEBHOOK_SWEEP_GRACE_S", 30)
 # The engine: output size, step retries, liveness and the watchdog.
 ADFAME_OUTPUT_SHORT_SIDE = env_int("ADFAME_OUTPUT_SHORT_SIDE", 1080)
 ADFAME_OUTPUT_FPS = env_int("ADFAME_OUTPUT_FPS", 30)
+# Captions keep clear of the platform UI: fractions "top,bottom,side" of a 9:16 frame (Reels and
+# TikTok cover about the top 14 %, the bottom 35 % and 6 % each side) and of other ratios.
+ADFAME_SAFE_AREA_9X16 = tuple(float(v) for v in env_list("ADFAME_SAFE_AREA_9X16", ["0.14", "0.35", "0.06"]))
+ADFAME_SAFE_AREA_OTHER = tuple(float(v) for v in env_list("ADFAME_SAFE_AREA_OTHER", ["0.05", "0.08", "0.05"]))
+for _name in ("ADFAME_SAFE_AREA_9X16", "ADFAME_SAFE_AREA_OTHER"):
+    _area = globals()[_name]
+    if len(_area) != 3 or not all(0 <= v < 0.5 for v in _area) or _area[0] + _area[1] >= 0.9:
+        raise ImproperlyConfigured(f"{_name} must be three fractions top,bottom,side that leave room for text")
+# The master of every video: integrated loudness (LUFS) and true-peak ceiling (dBTP); social platforms use -14/-1.
+ADFAME_LOUDNESS_LUFS = env_float("ADFAME_LOUDNESS_LUFS", -14.0)
+ADFAME_TRUE_PEAK_DB = env_float("ADFAME_TRUE_PEAK_DB", -1.0)
+if not (-40 <= ADFAME_LOUDNESS_LUFS <= -5 and -9 <= ADFAME_TRUE_PEAK_DB <= 0):
+    raise ImproperlyConfigured("ADFAME_LOUDNESS_LUFS must lie in -40..-5 and ADFAME_TRUE_PEAK_DB in -9..0")
+ADFAME_MUSIC_DIR = env_str("ADFAME_MUSIC_DIR", "")  # mood folders of beds; empty: the bundled immich-memories-music
+ADFAME_MAX_AUDIO_BYTES = env_int("ADFAME_MAX_AUDIO_BYTES", 25 * 1024 * 1024)  # a customer's own music upload
 ADFAME_STEP_MAX_ATTEMPTS = env_int("ADFAME_STEP_MAX_ATTEMPTS", 4)
 ADFAME_STEP_RETRY_INITIAL_S = env_int("ADFAME_STEP_RETRY_INITIAL_S", 1)
 ADFAME_STEP_RETRY_CAP_S = env_int("ADFAME_STEP_RETRY_CAP_S", 60)

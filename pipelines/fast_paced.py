@@ -11,6 +11,7 @@ from pipelines.engine import Pipeline, StageSpec, StepContext, StepResult
 from pipelines.stages import (
     clips_by_ratio,
     final_files,
+    music_for,
     ratio_size,
     ratio_slug,
     scene_clip_stage,
@@ -31,9 +32,10 @@ scene_image = scene_image_stage(MODE, Stage.STORYBOARD)
 scene_video = scene_clip_stage(MODE, Stage.STORYBOARD, storyboard_duration)
 
 
-# 4. Stitch: quick slide transitions, no voice; a silent track keeps players and platforms happy.
+# 4. Stitch: quick slide transitions and an energetic bed (or the campaign's music); no voice.
 def stitch(ctx: StepContext) -> StepResult:
     stitcher = provider("stitch", MODE)
+    bed = music_for(ctx, MODE)
     files = []
     for ratio, clips in clips_by_ratio(ctx, int(ctx.settings["scene_count"])).items():
         slug = ratio_slug(ratio)
@@ -46,12 +48,16 @@ def stitch(ctx: StepContext) -> StepResult:
                 out_path=ctx.path(f"fast-paced-{slug}.mp4"),
                 poster_path=ctx.path(f"poster-{slug}.jpg"),
                 captions_path=ctx.path(f"captions-{slug}.srt"),
+                vtt_path=ctx.path(f"captions-{slug}.vtt"),
                 transition="slide",
                 transition_s=0.25,
+                music=bed.path,
+                loudness_lufs=settings.ADFAME_LOUDNESS_LUFS,
+                true_peak_db=settings.ADFAME_TRUE_PEAK_DB,
             )
         )
         files += final_files(result, ratio)
-    return StepResult(provider=stitcher.name, files=files)
+    return StepResult(provider=stitcher.name, outputs={"music": bed.record()}, files=files)
 
 
 PIPELINE = Pipeline(

@@ -13,6 +13,7 @@ from pipelines.stages import (
     captions_from,
     clips_by_ratio,
     final_files,
+    music_for,
     ratio_size,
     ratio_slug,
     scene_clip_stage,
@@ -20,6 +21,7 @@ from pipelines.stages import (
     storyboard_stage,
     voice_duration,
     voiceover_stage,
+    words_from,
 )
 
 MODE = OutputMode.SCRIPT_TO_VIDEO
@@ -37,10 +39,11 @@ scene_image = scene_image_stage(MODE, Stage.SCRIPT, caption_style="standard")
 scene_video = scene_clip_stage(MODE, Stage.SCRIPT, voice_duration)
 
 
-# 5. Stitch: soft fades, the voice, captions at the measured segment times.
+# 5. Stitch: soft fades, the voice over a calm bed, a line of captions lit word by word.
 def stitch(ctx: StepContext) -> StepResult:
     stitcher = provider("stitch", MODE)
     voice = ctx.outputs_of(Stage.VOICEOVER)
+    bed = music_for(ctx, MODE)
     files = []
     for ratio, clips in clips_by_ratio(ctx, int(ctx.settings["scene_count"])).items():
         slug = ratio_slug(ratio)
@@ -53,15 +56,20 @@ def stitch(ctx: StepContext) -> StepResult:
                 out_path=ctx.path(f"script-to-video-{slug}.mp4"),
                 poster_path=ctx.path(f"poster-{slug}.jpg"),
                 captions_path=ctx.path(f"captions-{slug}.srt"),
+                vtt_path=ctx.path(f"captions-{slug}.vtt"),
                 transition="fade",
                 transition_s=0.4,
                 voice=ctx.materialize(voice["files"]["voice"]),
                 captions=captions_from(voice),
+                words=words_from(voice),
                 caption_style="standard",
+                music=bed.path,
+                loudness_lufs=settings.ADFAME_LOUDNESS_LUFS,
+                true_peak_db=settings.ADFAME_TRUE_PEAK_DB,
             )
         )
         files += final_files(result, ratio)
-    return StepResult(provider=stitcher.name, files=files)
+    return StepResult(provider=stitcher.name, outputs={"music": bed.record()}, files=files)
 
 
 PIPELINE = Pipeline(

@@ -17,7 +17,9 @@ from adapters.base import (
     SpeechRequest,
     StitchResult,
     Storyboard,
+    Word,
 )
+from adapters.local.music import Bed, bed_for
 from adapters.registry import provider
 from fidelity.loop import render_faithfully
 from fidelity.policy import FIRST_EMPHASIS, FidelityPolicy, scene_type
@@ -25,7 +27,8 @@ from fidelity.scorers import scorer_for_settings
 from pipelines.engine import OutputFile, StepContext, StepResult
 
 CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".mp4": "video/mp4", ".wav": "audio/wav",
-                 ".srt": "application/x-subrip", ".zip": "application/zip", ".json": "application/json"}
+                 ".srt": "application/x-subrip", ".vtt": "text/vtt", ".zip": "application/zip",
+                 ".json": "application/json"}
 
 
 def ratio_size(ratio: str, short_side: int | None = None) -> tuple[int, int]:
@@ -244,6 +247,19 @@ def captions_from(voiceover_outputs: dict[str, Any]) -> tuple[Segment, ...]:
     return tuple(Segment(**segment) for segment in voiceover_outputs["segments"] if segment["text"].strip())
 
 
+def words_from(voiceover_outputs: dict[str, Any]) -> tuple[Word, ...]:
+    """The voice's word timings (empty from a voiceover recorded before they were stored)."""
+    return tuple(Word(word["text"], float(word["start_s"]), float(word["end_s"]), int(word.get("segment", 0)))
+                 for word in voiceover_outputs.get("words", []) if word["text"].strip())
+
+
+def music_for(ctx: StepContext, mode: str) -> Bed:
+    """The bed the job's `music` setting asks for; a customer's upload is fetched from storage."""
+    setting = ctx.settings.get("music", "auto")
+    upload = ctx.materialize(setting["storage_name"]) if isinstance(setting, dict) else None
+    return bed_for(setting, mode=mode, prompt=ctx.snapshot.get("prompt", ""), seed=ctx.seed, upload=upload)
+
+
 def final_files(result: StitchResult, ratio: str) -> list[OutputFile]:
     """The stitched video, its poster and its captions, as assets of one aspect ratio."""
     files = [
@@ -252,4 +268,6 @@ def final_files(result: StitchResult, ratio: str) -> list[OutputFile]:
     ]
     if result.captions_path is not None:
         files.append(OutputFile(f"captions:{ratio}", result.captions_path, "captions", "captions", "application/x-subrip", ratio))
+    if result.vtt_path is not None:
+        files.append(OutputFile(f"captions_vtt:{ratio}", result.vtt_path, "captions", "captions", "text/vtt", ratio))
     return files

@@ -14,12 +14,14 @@ from pipelines.engine import OutputFile, Pipeline, StageSpec, StepContext, StepR
 from pipelines.stages import (
     captions_from,
     final_files,
+    music_for,
     ratio_size,
     scene_clip_stage,
     scene_image_stage,
     storyboard_stage,
     voice_duration,
     voiceover_stage,
+    words_from,
 )
 
 MODE = OutputMode.UGC
@@ -61,10 +63,12 @@ def _lip_sync_configured(snapshot: dict[str, Any]) -> bool:
     return is_configured("lip_sync", MODE)
 
 
-# 5. Final assembly: hard cuts like a creator's edit, the voice, large captions.
+# 5. Final assembly: hard cuts like a creator's edit, the voice over a warm bed, 2-4 word captions
+# with the spoken word lit.
 def stitch(ctx: StepContext) -> StepResult:
     stitcher = provider("stitch", MODE)
     voice = ctx.outputs_of(Stage.VOICEOVER)
+    bed = music_for(ctx, MODE)
     clip_stage = Stage.LIP_SYNC if _lip_sync_configured(ctx.snapshot) else Stage.SCENE_VIDEO
     clips = [
         ctx.materialize(ctx.outputs_of(clip_stage, scene)["files"][RATIO])
@@ -79,14 +83,19 @@ def stitch(ctx: StepContext) -> StepResult:
             out_path=ctx.path("ugc-9x16.mp4"),
             poster_path=ctx.path("poster-9x16.jpg"),
             captions_path=ctx.path("captions-9x16.srt"),
+            vtt_path=ctx.path("captions-9x16.vtt"),
             transition="cut",
             transition_s=0.0,
             voice=ctx.materialize(voice["files"]["voice"]),
             captions=captions_from(voice),
+            words=words_from(voice),
             caption_style="large",
+            music=bed.path,
+            loudness_lufs=settings.ADFAME_LOUDNESS_LUFS,
+            true_peak_db=settings.ADFAME_TRUE_PEAK_DB,
         )
     )
-    return StepResult(provider=stitcher.name, files=final_files(result, RATIO))
+    return StepResult(provider=stitcher.name, outputs={"music": bed.record()}, files=final_files(result, RATIO))
 
 
 PIPELINE = Pipeline(
