@@ -6,7 +6,8 @@ releases and its trainer write them. It is loaded once per provider instance, th
 end-to-end models such as VITS give a waveform, spectrogram models are vocoded with Griffin-Lim.
 
 Takes are measured and joined exactly as the espeak-ng provider does (its `Take` and
-`write_voiceover`), so both families hand the engine the same timings.
+`write_voiceover`), so both families hand the engine the same timings; word timings come from
+forced alignment of the script (adapters.local.alignment), as for espeak-ng.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from adapters.base import AdapterError, Readiness, SpeechProvider, SpeechRequest, SpeechResult
+from adapters.local.alignment import align_result
 from adapters.local.process import run_tool
 from adapters.local.speech import LEAD_S, SILENCE_LEVEL, TAIL_S, TARGET_TOLERANCE, Take, write_voiceover
 from adapters.models.runtime import folder_readiness, torch_device, weights_folder
@@ -76,7 +78,9 @@ class CoquiSpeech(SpeechProvider):
                 takes = [voice.speak(text, number, pace=1.0) for number, text in enumerate(request.segments)]
                 if request.target_duration_s is not None:
                     takes = fit_to_duration(request, voice, takes, Path(scratch))
-        return write_voiceover(takes, request.gap_s, request.segments, request.out_path)
+        result = write_voiceover(takes, request.gap_s, request.segments, request.out_path)
+        # Coqui models report no word timings: the known script is aligned to the audio.
+        return align_result(result, request.language)
 
     def _load(self) -> _Loaded:
         if self._loaded is None:

@@ -83,3 +83,11 @@ def test_an_empty_line_is_a_permanent_error(tmp_path):
     with pytest.raises(AdapterError, match="no text") as error:
         speak(tmp_path / "voice.wav", segments=("Hello there.", "  "))
     assert error.value.permanent
+
+
+def test_every_word_is_timed_by_forced_alignment_of_the_script(tmp_path):
+    result = speak(tmp_path / "voice.wav")
+
+    assert result.timing_source == "pocketsphinx"
+    assert [word.text for word in result.words] == [word for line in LINES for word in line.split()]
+    assert [word.segment for word in result.words] == [n for n, line in enumerate(LINES) for _ in line.split()]
