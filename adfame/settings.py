@@ -181,7 +181,7 @@ ADFAME_PROVIDERS = {
     "text": env_str("ADFAME_PROVIDER_TEXT", "adapters.local.copywriter.TemplateCopywriter"),
     "image": env_str("ADFAME_PROVIDER_IMAGE", "adapters.local.image.Compositor"),
     "video": env_str("ADFAME_PROVIDER_VIDEO", "adapters.local.video.FfmpegMotion"),
-    "speech": env_str("ADFAME_PROVIDER_SPEECH", "adapters.local.speech.EspeakSpeech"),
+    "speech": env_str("ADFAME_PROVIDER_SPEECH", "adapters.local.voices.VoiceRouter"),  # Piper where it has a voice, else espeak-ng
     "lip_sync": env_str("ADFAME_PROVIDER_LIP_SYNC", ""),
     "stitch": env_str("ADFAME_PROVIDER_STITCH", "adapters.local.stitch.FfmpegStitch"),
 }
@@ -204,6 +204,10 @@ ADFAME_SVD_FRAMES = env_int("ADFAME_SVD_FRAMES", 25)
 ADFAME_SVD_MOTION_BUCKET = env_int("ADFAME_SVD_MOTION_BUCKET", 127)
 ADFAME_SVD_NOISE_AUG = env_float("ADFAME_SVD_NOISE_AUG", 0.02)
 ADFAME_SVD_DECODE_CHUNK = env_int("ADFAME_SVD_DECODE_CHUNK", 8)
+# Piper voices: the bundled en_US "joe" and any `<name>.onnx` + `<name>.onnx.json` in the folder;
+# the first is what "default" speaks in its language.
+ADFAME_PIPER_VOICE = env_str("ADFAME_PIPER_VOICE", "en_US-joe-medium")
+ADFAME_PIPER_VOICES_DIR = env_str("ADFAME_PIPER_VOICES_DIR", "")
 ADFAME_TTS_PATH = env_str("ADFAME_TTS_PATH", "")  # a Coqui TTS model folder: config.json and the checkpoint
 ADFAME_LLM_BASE_URL = env_str("ADFAME_LLM_BASE_URL", "")  # an OpenAI-compatible API, e.g. http://127.0.0.1:11434/v1
 ADFAME_LLM_MODEL = env_str("ADFAME_LLM_MODEL", "")

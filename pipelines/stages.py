@@ -220,6 +220,9 @@ def voiceover_stage(mode: str, storyboard_stage_name: str) -> Callable[[StepCont
                 "duration_s": result.duration_s,
                 "segments": [asdict(segment) for segment in result.segments],
                 "scene_durations": durations,
+                # Every spoken word on the voice's clock, for word-timed captions, and how it was timed.
+                "words": [asdict(word) for word in result.words],
+                "timing_source": result.timing_source,
             },
             files=[OutputFile("voice", result.path, "audio", "voice", "audio/wav", duration_s=result.duration_s)],
         )
