@@ -1,6 +1,7 @@
 """HTTP API of the campaigns app: products (multipart image upload), brand assets, campaigns."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -13,7 +14,9 @@ from rest_framework.views import APIView
 
 from adfame.api import StrictSerializer, file_url, http_url, paginated_response, request_workspace, upload_sha256
 from adfame.problems import validation_problem
+from adapters.local.music import MOODS
 from campaigns import selectors, services
+from campaigns.audio import audio_validate
 from campaigns.idempotency import Created, idempotent_create
 from campaigns.images import UploadRejected, font_validate, image_validate
 from campaigns.models import AspectRatio, BrandAsset, Campaign, OutputMode, Product
@@ -141,7 +144,7 @@ class BrandAssetOutput(serializers.Serializer):
 
 
 class BrandAssetCreateApi(APIView):
-    """Upload a logo (PNG, JPEG, WebP) or a font (TTF, OTF) for campaigns' brand kits."""
+    """Upload a logo (PNG, JPEG, WebP), a font (TTF, OTF) or music (MP3, WAV, Ogg, FLAC, M4A) for campaigns."""
 
     parser_classes = [MultiPartParser]
 
@@ -164,7 +167,8 @@ class BrandAssetCreateApi(APIView):
                 raise validation_problem(serializer.errors)
             kind = serializer.validated_data["kind"]
             try:
-                validated = image_validate(upload) if kind == BrandAsset.Kind.LOGO else font_validate(upload)
+                validate_upload = {BrandAsset.Kind.LOGO: image_validate, BrandAsset.Kind.MUSIC: audio_validate}
+                validated = validate_upload.get(kind, font_validate)(upload)
             except UploadRejected as exc:
                 raise validation_problem({"file": [str(exc)]}) from None
             return kind, validated, upload.name or ""
@@ -190,6 +194,38 @@ class BrandKitSerializer(StrictSerializer):
     font = serializers.UUIDField(required=False, allow_null=True, default=None)
 
 
+class MusicSettingField(serializers.CharField):
+    """"auto" (a bed chosen by mood from the mode and prompt), "none" (no music), a mood, or the id
+    of a music brand asset; stored lower-cased, an id in its canonical form."""
+
+    WORDS = ("auto", "none", *MOODS)
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault(
+            "help_text",
+            "auto (a bed by mood from the mode and prompt), none (no music), a mood "
+            f"({', '.join(MOODS)}) or the id of a music brand asset.",
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data).strip().lower()
+        if value in self.WORDS:
+            return value
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise serializers.ValidationError(
+                f"Use auto, none, a mood ({', '.join(MOODS)}) or the id of a music brand asset; got {value!r}."
+            ) from None
+
+
+def music_asset_id(value: str | None) -> str | None:
+    """The brand asset id a music setting names, if it names one."""
+    return value if value and value not in MusicSettingField.WORDS else None
+
+
 class CampaignSettingsSerializer(StrictSerializer):
     aspect_ratios = serializers.ListField(
         child=serializers.ChoiceField(choices=AspectRatio.choices), min_length=1, max_length=3, default=lambda: ["9:16"]
@@ -200,6 +236,7 @@ class CampaignSettingsSerializer(StrictSerializer):
     voice = serializers.RegexField(r"^[A-Za-z0-9_+\-.]{1,64}$", default="default")
     call_to_action = serializers.CharField(max_length=40, default="Shop now")
     brand_kit = BrandKitSerializer(default=dict)
+    music = MusicSettingField(default="auto")
 
     def validate_aspect_ratios(self, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
@@ -281,6 +318,11 @@ class CampaignCollectionApi(APIView):
                     workspace=workspace, asset_id=asset_id, kind=kind
                 ):
                     errors[f"settings.brand_kit.{kind}"] = [f"No {kind} brand asset with this id in your workspace."]
+            music = music_asset_id(data["settings"]["music"])
+            if music and not selectors.brand_asset_get_for_workspace(
+                workspace=workspace, asset_id=music, kind=BrandAsset.Kind.MUSIC
+            ):
+                errors["settings.music"] = ["No music brand asset with this id in your workspace."]
             if errors:
                 raise validation_problem(errors)
             return data, product

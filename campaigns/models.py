@@ -101,11 +101,12 @@ class ProductImage(models.Model):
 
 
 class BrandAsset(models.Model):
-    """A logo or a font file that a campaign's brand kit refers to."""
+    """A logo or a font file that a campaign's brand kit refers to, or music its `music` setting names."""
 
     class Kind(models.TextChoices):
         LOGO = "logo"  # PNG, JPEG or WebP; transparency kept
         FONT = "font"  # TrueType or OpenType
+        MUSIC = "music"  # MP3, WAV, Ogg, FLAC or M4A that ffmpeg decodes completely
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="brand_assets")

@@ -63,12 +63,25 @@ def brand_kit_resolve(*, workspace_id: object, brand_kit: dict[str, Any]) -> dic
     return resolved
 
 
+def music_resolve(*, workspace_id: object, music: Any) -> Any:
+    """A `music` setting with a brand asset id replaced by its stored file and checksum; "auto",
+    "none" and mood names as they are."""
+    if not isinstance(music, str) or music in ("auto", "none") or "-" not in music:
+        return music
+    asset = BrandAsset.objects.filter(workspace_id=workspace_id, pk=music, kind=BrandAsset.Kind.MUSIC).first()
+    if asset is None:  # deleted since: job contracts refuse it; a campaign's snapshot keeps the id
+        return music
+    return {"id": str(asset.id), "storage_name": asset.file.name, "sha256": asset.sha256}
+
+
 def campaign_snapshot(*, campaign: Campaign) -> dict[str, Any]:
     """The campaign as a job sees it, its brand assets resolved to stored files and checksums."""
     settings = dict(campaign.settings)
     settings["brand_kit"] = brand_kit_resolve(
         workspace_id=campaign.workspace_id, brand_kit=settings.get("brand_kit") or {}
     )
+    if "music" in settings:
+        settings["music"] = music_resolve(workspace_id=campaign.workspace_id, music=settings["music"])
     return {
         "id": str(campaign.id),
         "name": campaign.name,

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from campaigns.audio import ValidatedAudio
 from campaigns.images import ValidatedFont, ValidatedImage
 from campaigns.models import (
     ApiKey,
@@ -120,7 +121,7 @@ def product_create(
 
 
 def brand_asset_create(
-    *, workspace: Workspace, kind: str, validated: ValidatedImage | ValidatedFont, original_name: str
+    *, workspace: Workspace, kind: str, validated: ValidatedImage | ValidatedFont | ValidatedAudio, original_name: str
 ) -> BrandAsset:
     stored = _store_content_addressed(
         f"brand/{workspace.id}", validated.sha256, validated.extension, validated.content

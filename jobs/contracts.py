@@ -13,12 +13,13 @@ from rest_framework import serializers
 
 from adfame.api import StrictSerializer, http_url, public_url
 from adfame.problems import Problem, validation_problem
-from campaigns.apis import BrandKitSerializer, CampaignSettingsSerializer
+from campaigns.apis import BrandKitSerializer, CampaignSettingsSerializer, music_asset_id
 from campaigns.models import BrandAsset, Campaign, OutputMode, Product, Workspace
 from campaigns.selectors import (
     brand_asset_get_for_workspace,
     brand_kit_resolve,
     campaign_snapshot,
+    music_resolve,
     product_snapshot,
 )
 from jobs.models import Job, JobKind, Stage
@@ -184,9 +185,13 @@ def _output_generation(
         if asset_id and not brand_asset_get_for_workspace(workspace=workspace, asset_id=asset_id, kind=kind):
             raise validation_problem({"payload": {f"brand_kit.{kind}": [f"No {kind} brand asset with this id."]}})
 
-    campaign_state = campaign_snapshot(campaign=campaign)
     overrides = {key: payload[key] for key in CampaignSettingsSerializer().fields if key in raw_payload}
     settings = {**campaign.settings, **overrides}
+    # The campaign's own music asset may have gone since; either way the job needs one that exists.
+    music = music_asset_id(settings.get("music"))
+    if music and not brand_asset_get_for_workspace(workspace=workspace, asset_id=music, kind=BrandAsset.Kind.MUSIC):
+        raise validation_problem({"payload": {"music": ["No music brand asset with this id in your workspace."]}})
+    campaign_state = campaign_snapshot(campaign=campaign)
     if "brand_kit" in overrides:
         given = {key: overrides["brand_kit"][key] for key in raw_payload["brand_kit"]}
         settings["brand_kit"] = {**campaign.settings.get("brand_kit", {}), **given}
@@ -196,7 +201,11 @@ def _output_generation(
         "campaign": campaign_state,
         "output_mode": payload["output_mode"],
         "prompt": payload.get("prompt") or campaign.prompt,
-        "settings": {**settings, "brand_kit": brand_kit_resolve(workspace_id=workspace.id, brand_kit=settings.get("brand_kit") or {})},
+        "settings": {
+            **settings,
+            "brand_kit": brand_kit_resolve(workspace_id=workspace.id, brand_kit=settings.get("brand_kit") or {}),
+            "music": music_resolve(workspace_id=workspace.id, music=settings.get("music", "auto")),
+        },
     }
     return JobSpec(
         kind=JobKind.OUTPUT_GENERATION,
