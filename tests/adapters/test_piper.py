@@ -137,7 +137,8 @@ def test_the_router_picks_piper_where_it_has_a_voice_and_espeak_elsewhere(voice,
 def test_the_router_says_which_voice_speaks_which_language():
     readiness = VoiceRouter().check()
     assert readiness.ready
-    assert readiness.detail.startswith("en: piper en_US-joe-medium; other languages: espeak-ng")
+    assert readiness.detail.startswith("en: piper en_US-joe-medium; other languages: espeak-ng 1.")
+    assert "word timings: piper's own > pocketsphinx > " in readiness.detail
 
 
 def test_the_router_speaks_french_with_espeak_and_times_its_words(tmp_path):
