@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +59,32 @@ def mean_volume_db(path: Path) -> float:
 
 def srt_cues(path: Path) -> int:
     return sum(1 for line in path.read_text().splitlines() if "-->" in line)
+
+
+@dataclass(frozen=True)
+class Loudness:
+    integrated_lufs: float
+    true_peak_dbtp: float
+
+
+def loudness(path: Path) -> Loudness:
+    """Integrated loudness and true peak of a file's audio, by ffmpeg's EBU R128 meter."""
+    result = subprocess.run(
+        ["ffmpeg", "-nostats", "-v", "info", "-i", str(path), "-vn", "-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )
+    summary = result.stderr[result.stderr.rindex("Summary:"):]
+    integrated = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    peak = re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    assert integrated and peak, summary
+    return Loudness(float(integrated.group(1)), float(peak.group(1)))
+
+
+def black_intervals(path: Path, *, min_s: float = 0.1) -> list[str]:
+    """Stretches of (near) black picture of at least min_s seconds, as ffmpeg's blackdetect reports them."""
+    result = subprocess.run(
+        ["ffmpeg", "-nostats", "-v", "info", "-i", str(path), "-an",
+         "-vf", f"blackdetect=d={min_s}:pix_th=0.08:pic_th=0.98", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )
+    return [line for line in result.stderr.splitlines() if "black_start" in line]
