@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.base import AdapterError, Segment, SpeechResult, Word
+from adapters.base import Segment, SpeechResult, Word
 from adapters.local.process import run_tool
 
 RATE = 16_000  # both recognisers work on 16 kHz mono

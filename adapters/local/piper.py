@@ -80,11 +80,6 @@ class PiperLine:
 class PiperSpeech(SpeechProvider):
     name = "local.piper"
 
-    def __init__(self) -> None:
-        self._voices: dict[str, Any] = {}  # voice name -> piper.PiperVoice, loaded once per process
-        # onnxruntime sessions may run concurrently, but loading (63 MB, ~1 s) should happen once.
-        self._lock = threading.Lock()
-
     def check(self) -> Readiness:
         try:
             import piper  # noqa: F401
@@ -106,7 +101,7 @@ class PiperSpeech(SpeechProvider):
     def synthesize(self, request: SpeechRequest) -> SpeechResult:
         check_request(request)
         files = voice_files(request.voice, request.language)
-        voice = self._load(files)
+        voice = loaded_voice(files)
         lines = [speak_line(voice, text, 1.0, number) for number, text in enumerate(request.segments)]
         if request.target_duration_s is not None:
             lines = fit_to_duration(request, voice, lines)
@@ -126,11 +121,6 @@ class PiperSpeech(SpeechProvider):
         )
         return replace(result, words=words, timing_source="piper")
 
-    def _load(self, files: VoiceFiles) -> Any:
-        with self._lock:
-            if files.name not in self._voices:
-                self._voices[files.name] = load_voice(files)
-            return self._voices[files.name]
 
 
 # ---- voices ------------------------------------------------------------------------------------
@@ -186,6 +176,18 @@ def voice_files(voice: str, language: str) -> VoiceFiles:
     if exact or same:
         return (exact or same)[0]
     raise AdapterError(f"Piper has no voice for language {language!r}", permanent=True)
+
+
+_loaded: dict[str, Any] = {}  # voice name -> piper.PiperVoice, shared by every provider instance
+_load_lock = threading.Lock()
+
+
+def loaded_voice(files: VoiceFiles) -> Any:
+    """The voice, loaded on first use and kept for the process: loading takes a second or two (63 MB)."""
+    with _load_lock:
+        if files.name not in _loaded:
+            _loaded[files.name] = load_voice(files)
+        return _loaded[files.name]
 
 
 def load_voice(files: VoiceFiles) -> Any:
@@ -293,7 +295,9 @@ def speak_line(voice: Any, text: str, length_scale: float, segment: int) -> Pipe
     config = SynthesisConfig(length_scale=length_scale, normalize_audio=False)
     pieces, phonemes, cursor, aligned = [], [], 0, True
     rate = voice.config.sample_rate
-    for chunk in voice.synthesize(" ".join(text.split()), syn_config=config, include_alignments=True):
+    # "[[ ... ]]" would be read as raw phonemes: narration is always text.
+    spoken = " ".join(text.replace("[[", "[ [").replace("]]", "] ]").split())
+    for chunk in voice.synthesize(spoken, syn_config=config, include_alignments=True):
         audio = chunk.audio_float_array
         if chunk.phoneme_alignments is None:
             aligned = False

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from adapters.base import AdapterError, SpeechRequest
 from adapters.local.alignment import align_result, script_words
-from adapters.local.piper import PiperSpeech, speak_line, voice_files, with_alignment_output
+from adapters.local.piper import PiperSpeech, loaded_voice, speak_line, voice_files, with_alignment_output
 from adapters.local.speech import EspeakSpeech
 from adapters.local.voices import VoiceRouter
 
@@ -25,8 +25,8 @@ def piper() -> PiperSpeech:
 
 
 @pytest.fixture(scope="module")
-def voice(piper):
-    return piper._load(voice_files("default", "en"))
+def voice():
+    return loaded_voice(voice_files("default", "en"))
 
 
 def speak(piper: PiperSpeech, out: Path, *, segments=LINES, voice="default", language="en", gap_s=0.25, target=None):
@@ -54,6 +54,12 @@ def test_the_model_reports_a_duration_for_every_phoneme_that_adds_up_to_its_audi
     for chunk in chunks:
         assert chunk.phoneme_alignments, "the patched model must expose its durations"
         assert sum(a.num_samples for a in chunk.phoneme_alignments) == len(chunk.audio_float_array)
+
+
+def test_text_in_double_brackets_is_spoken_as_text_not_read_as_phonemes(voice):
+    line = speak_line(voice, "Save [[big]] today", 1.0, 0)
+    assert [word.text for word in line.words] == ["Save", "[[big]]", "today"]
+    assert line.words[1].end_s > line.words[1].start_s
 
 
 def test_a_model_without_a_duration_tensor_is_refused():
