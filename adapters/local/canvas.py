@@ -313,7 +313,7 @@ def contain_region(size: tuple[int, int], subject: Box, aspect: float) -> tuple[
         picture, box = self.subject.image.convert("RGB"), self.subject.box
         x0, y0, x1, y1 = panel
         pw, ph = max(1, x1 - x0), max(1, y1 - y0)
-        crop, holds = cover_crop(picture.size, box, pw / ph, zoom=zoom)
+        crop, holds = cover_crop(picture.size, self.subject.frame_box, pw / ph, zoom=zoom)
         if holds:
             region, placed = crop, (x0, y0, x0 + pw, y0 + ph)
             self.image.paste(picture.resize((pw, ph), Image.Resampling.LANCZOS, box=crop), (x0, y0))
@@ -321,7 +321,7 @@ def contain_region(size: tuple[int, int], subject: Box, aspect: float) -> tuple[
             small = picture.resize((max(1, pw // 8), max(1, ph // 8)), Image.Resampling.BILINEAR, box=crop)
             ground = small.filter(ImageFilter.GaussianBlur(max(1.0, self.unit / 2))).resize((pw, ph), Image.Resampling.BICUBIC)
             self.image.paste(Image.blend(ground, Image.new("RGB", (pw, ph), BLACK), 0.35), (x0, y0))
-            region = contain_region(picture.size, box, pw / ph)
+            region = contain_region(picture.size, self.subject.frame_box, pw / ph)
             scale = min(pw / (region[2] - region[0]), ph / (region[3] - region[1]))
             dw, dh = max(1, round((region[2] - region[0]) * scale)), max(1, round((region[3] - region[1]) * scale))
             left, top = x0 + (pw - dw) // 2, y0 + (ph - dh) // 2
