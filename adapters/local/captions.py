@@ -17,6 +17,7 @@ import functools
 import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from PIL import ImageFont
@@ -139,6 +140,31 @@ def text_width(text: str, font_px: float) -> float:
     return ImageFont.truetype(path, size).getlength(text) / 4
 
 
+@functools.lru_cache(maxsize=4096)
+def _has_glyph(char: str) -> bool:
+    """Whether a character can be burnt in: the caption font draws it, or it is a letter, digit or
+    mark that libass finds in a fallback font. Symbols the font lacks (emoji, their joiners and
+    variation selectors) would be drawn as empty boxes, so they are left out of the picture."""
+    variation_selector = "\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef"
+    if char.isspace() or unicodedata.category(char)[0] in "LNP" or (unicodedata.category(char)[0] == "M"
+                                                                    and not variation_selector):
+        return True
+    path, _ = _font_scale()
+    font = ImageFont.truetype(path, 32)
+    return (not variation_selector and unicodedata.category(char) not in ("Cf", "Cn", "Co", "Cs")
+            and _mask(font, char) != _mask(font, "\U0010FFFD"))
+
+
+def _mask(font: ImageFont.FreeTypeFont, char: str) -> tuple[tuple[int, int], bytes]:
+    mask = font.getmask(char)
+    return mask.size, bytes(mask)
+
+
+def burnable(text: str) -> str:
+    """The text as it is burnt into the picture: without characters the font cannot draw."""
+    return " ".join("".join(char for char in text if _has_glyph(char)).split())
+
+
 # ---- word groups ----------------------------------------------------------------------------------
 
 
@@ -158,6 +184,10 @@ class CaptionGroup:
 
     def line_texts(self) -> list[str]:
         return [" ".join(self.words[index].text for index in line) for line in self.lines]
+
+    def burnt_line_texts(self) -> list[str]:
+        """The lines as drawn on the picture (see burnable)."""
+        return [" ".join(text for index in line if (text := burnable(self.words[index].text))) for line in self.lines]
 
 
 def words_from_segments(captions: tuple[Segment, ...]) -> tuple[Word, ...]:
@@ -265,7 +295,7 @@ def caption_groups(words: tuple[Word, ...], style: str, size: tuple[int, int], d
             segments.append([word])
     spans: list[tuple[Word, ...]] = []
     for segment_words in segments:
-        texts = [" ".join(word.text.split()) for word in segment_words]
+        texts = [burnable(word.text) for word in segment_words]
         spans += [tuple(segment_words[start:end]) for start, end in split_segment(texts, look, size, area)]
 
     groups = []
@@ -277,7 +307,7 @@ def caption_groups(words: tuple[Word, ...], style: str, size: tuple[int, int], d
         # words stay a moment after they are spoken, never past the next group or the video.
         end = following if same_line else min(following, max(span[-1].end_s, start) + HOLD_S)
         end = min(max(end, start + 0.04), duration_s)
-        texts = [" ".join(word.text.split()) for word in span]
+        texts = [burnable(word.text) for word in span]
         lines, font_px = layout(texts, look, size, area)
         groups.append(CaptionGroup(span, tuple(tuple(line) for line in lines), font_px, start, end))
     return groups
@@ -288,7 +318,7 @@ def caption_box(group: CaptionGroup, style: str, size: tuple[int, int],
     """Where a group's ink (text, outline, shadow or box) lies: left, top, right, bottom in pixels."""
     look, area = caption_look(style, size), area or safe_area(size)
     _, _, _, bottom = area.box(size)
-    width = max(text_width(text, group.font_px) for text in group.line_texts())
+    width = max(text_width(text, group.font_px) for text in group.burnt_line_texts())
     centre = size[0] / 2
     text_bottom = bottom - look.pad_px
     text_top = text_bottom - len(group.lines) * group.font_px
@@ -353,7 +383,7 @@ def ass_lines(group: CaptionGroup, lit: int, look: CaptionLook) -> str:
     lines = []
     for line in group.lines:
         parts = [f"{{\\1c{look.highlight}&}}{ass_text(group.words[i].text)}{{\\1c{look.primary}&}}" if i == lit
-                 else ass_text(group.words[i].text) for i in line]
+                 else ass_text(group.words[i].text) for i in line if burnable(group.words[i].text)]
         lines.append(" ".join(parts))
     return "\\N".join(lines)
 
@@ -408,7 +438,7 @@ def ass_time(seconds: float) -> str:
 
 def ass_text(text: str) -> str:
     """Caption text as literal ASS: braces would open override blocks and backslashes start tags."""
-    text = " ".join(text.split())
+    text = burnable(text)
     return re.sub(r"[\\{}]", lambda match: {"\\": "\u29f5", "{": "(", "}": ")"}[match.group()], text)
 
 

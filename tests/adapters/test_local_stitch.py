@@ -295,6 +295,16 @@ def test_every_caption_box_lies_inside_the_safe_area_even_for_long_words(size, s
         assert " ".join(group.line_texts()) == group.text  # wrapped, never cut
 
 
+def test_emoji_the_font_cannot_draw_stay_in_the_subtitle_files_but_out_of_the_picture():
+    words = (Word("Cold", 0.1, 0.4), Word("brew", 0.4, 0.7), Word("\U0001f680\ufe0f", 0.7, 0.8), Word("café", 0.8, 1.2))
+    groups = caps.caption_groups(words, "large", SIZE, 2.0)
+    script = caps.ass(groups, "large", SIZE)
+
+    assert "\U0001f680" in caps.srt(groups) and "\U0001f680" in caps.vtt(groups)
+    assert "\U0001f680" not in script and "\ufe0f" not in script
+    assert "café" in script and "brew" in script
+
+
 def caption_pixels(media, tmp_path: Path, style: str, at_s: float) -> np.ndarray:
     """Where the frame at `at_s` differs from the same render without captions."""
     plain = frames(stitch(media, tmp_path / "plain", transition="cut").path)[round(at_s * FPS)]
