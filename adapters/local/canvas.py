@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from adapters.base import SceneImageRequest
+from adapters.local.video import camera_windows
 from imaging.color import BLACK, RGB, WHITE, Palette, contrast
 from imaging.cutout import Subject, mtime_ns, open_rgba
 from imaging.type import BOLD_FONT, QUOTE_FONT, REGULAR_FONT, TextBlock, fit_text
@@ -78,6 +79,20 @@ def safe_area(width: int, height: int, caption_band: float = 0.0) -> Box:
     return round(width * 0.06), round(height * top), width - round(width * 0.06), height - round(height * bottom)
 
 
+def camera_safe_area(area: Box, width: int, height: int, motion: str, duration_s: float) -> Box:
+    """The part of a still that stays inside the frame's safe `area` all through the local video
+    provider's camera move: a zoom or a pan crops the still's edges, and a headline set against the
+    frame's margin would slide out of the frame (a right-aligned 1:1 headline on a pan)."""
+    x0, y0, x1, y1 = area
+    left, top, right, bottom = (float(v) for v in area)  # the still itself may be shown still, too
+    for zoom, share_x, share_y in camera_windows(motion, duration_s):
+        # zoompan shows the still from (spare room x share) on, scaled up by zoom to the frame.
+        origin_x, origin_y = (width - width / zoom) * share_x, (height - height / zoom) * share_y
+        left, right = max(left, origin_x + x0 / zoom), min(right, origin_x + x1 / zoom)
+        top, bottom = max(top, origin_y + y0 / zoom), min(bottom, origin_y + y1 / zoom)
+    return math.ceil(left), math.ceil(top), math.floor(right), math.floor(bottom)
+
+
 def frame_orientation(width: int, height: int) -> str:
     if height / width >= 1.25:
         return "portrait"
@@ -104,21 +119,6 @@ class Placement:
         return self.x + self.width / 2, self.y + self.height / 2
 
 
-@dataclass
-class Composition:
-    """A scene as drawn, with where its parts landed, so callers and tests can check the layout."""
-
-    image: Image.Image
-    safe_area: Box
-    text_boxes: dict[str, Box] = field(default_factory=dict)  # the ink bounds of each text, by role
-    product_box: Box = (0, 0, 0, 0)  # where the product was drawn; a close-up's runs off the canvas
-    logo_box: Box | None = None
-
-
-class Canvas:
-    """One scene being drawn: the image, its frame and palette, and the drawing vocabulary layouts share."""
-
-    def __init__(
 def cover_crop(size: tuple[int, int], subject: Box, aspect: float, *,
                zoom: float = 1.0) -> tuple[tuple[float, float, float, float], bool]:
     """The largest crop of `aspect` (width / height) from a photo of `size`, centred on the subject's box,
@@ -159,10 +159,28 @@ def contain_region(size: tuple[int, int], subject: Box, aspect: float) -> tuple[
     return left, top, right, bottom
 
 
+@dataclass
+class Composition:
+    """A scene as drawn, with where its parts landed, so callers and tests can check the layout."""
+
+    image: Image.Image
+    safe_area: Box
+    text_boxes: dict[str, Box] = field(default_factory=dict)  # the ink bounds of each text, by role
+    text_lines: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the lines drawn, by role
+    product_box: Box = (0, 0, 0, 0)  # where the product was drawn; a close-up's runs off the canvas
+    logo_box: Box | None = None
+    style: str = "cutout"  # "cutout": the product cut out of its photo; "photo": the photo itself, cropped
+
+
+class Canvas:
+    """One scene being drawn: the image, its frame and palette, and the drawing vocabulary layouts share."""
+
+    def __init__(
         self, request: SceneImageRequest, cutout: Image.Image, product_colors: list[RGB], palette: Palette,
         subject: Subject | None = None,
     ) -> None:
         self.request = request
+        self.subject = subject  # the product in its photo, for layouts that show the photo itself
         self.width, self.height = request.size
         self.unit = min(self.width, self.height) / 100  # every length in a layout is a multiple of this
         self.orientation = frame_orientation(self.width, self.height)
@@ -170,7 +188,6 @@ def contain_region(size: tuple[int, int], subject: Box, aspect: float) -> tuple[
         self.cutout = cutout
         self.product_color = product_colors[0] if product_colors else palette.secondary
         self.palette = palette
-    style: str = "cutout"  # "cutout": the product cut out of its photo; "photo": the photo itself, cropped
         self.rng = random.Random(request.seed)
         brand_font = request.brand.font_path
         self.bold_font = str(brand_font or BOLD_FONT)
@@ -178,9 +195,11 @@ def contain_region(size: tuple[int, int], subject: Box, aspect: float) -> tuple[
         self.quote_font = str(brand_font or QUOTE_FONT)
         self.image = Image.new("RGB", request.size, palette.light)
         self.draw = ImageDraw.Draw(self.image)
-        self.result = Composition(self.image, safe_area(self.width, self.height, request.caption_band))
+        # Stills are drawn for the camera move their scene asks for (a bundle's still suggests one too).
+        frame_safe = safe_area(self.width, self.height, request.caption_band)
+        self.result = Composition(self.image, camera_safe_area(frame_safe, self.width, self.height,
+                                                               request.scene.motion, request.scene.duration_s))
         # Text starts below the logo, which sits small in the safe area's top-left corner.
-        self.subject = subject  # the product in its photo, for layouts that show the photo itself
         x0, y0, x1, y1 = self.result.safe_area
         self.logo_strip = (x0, y0, x0 + round(self.unit * 24), y0 + round(self.unit * 6))
         text_top = self.logo_strip[3] + round(self.unit * 2.5) if request.brand.logo_path else y0
@@ -281,25 +300,6 @@ def contain_region(size: tuple[int, int], subject: Box, aspect: float) -> tuple[
         self.image.paste(picture, (x0, y0), picture)
         self.result.product_box = placement.box
 
-    def _contact_shadow(self, placement: Placement) -> None:
-        """A flat dark ellipse under the product's base: it stands on the ground instead of floating."""
-        rx, ry = placement.width * 0.46, max(self.unit * 0.8, placement.width * 0.05)
-        blur = self.unit * 1.2
-        pad = math.ceil(blur * 3)
-        spot = Image.new("L", (math.ceil(2 * rx) + 2 * pad, math.ceil(2 * ry) + 2 * pad))
-        ImageDraw.Draw(spot).ellipse((pad, pad, pad + 2 * rx, pad + 2 * ry), fill=round(255 * 0.45))
-        spot = spot.filter(ImageFilter.GaussianBlur(blur))
-        base_y = placement.y + placement.height
-        self.image.paste(BLACK, (round(placement.center[0] - rx) - pad, round(base_y - ry) - pad), spot)
-
-    def _drop_shadow(self, alpha: Image.Image, origin: tuple[int, int], opacity: float) -> None:
-        # Blurred at a quarter size: a soft shadow has no detail, and a full-size blur is the slowest step.
-        blur = self.unit * 2.2
-        pad = math.ceil(blur * 2)
-        grown = Image.new("L", (alpha.width + 2 * pad, alpha.height + 2 * pad))
-        grown.paste(alpha, (pad, pad))
-        small = grown.resize((max(1, grown.width // 4), max(1, grown.height // 4)), Image.Resampling.BILINEAR)
-        soft = small.filter(ImageFilter.GaussianBlur(blur / 4)).resize(grown.size, Image.Resampling.BILINEAR)
     def photo(self, panel: Box, *, zoom: float = 1.0) -> Box:
         """The uploaded photo itself in `panel`, cropped to the product; returns where the picture landed.
 
@@ -336,6 +336,25 @@ def contain_region(size: tuple[int, int], subject: Box, aspect: float) -> tuple[
         self.result.style = "photo"
         return placed
 
+    def _contact_shadow(self, placement: Placement) -> None:
+        """A flat dark ellipse under the product's base: it stands on the ground instead of floating."""
+        rx, ry = placement.width * 0.46, max(self.unit * 0.8, placement.width * 0.05)
+        blur = self.unit * 1.2
+        pad = math.ceil(blur * 3)
+        spot = Image.new("L", (math.ceil(2 * rx) + 2 * pad, math.ceil(2 * ry) + 2 * pad))
+        ImageDraw.Draw(spot).ellipse((pad, pad, pad + 2 * rx, pad + 2 * ry), fill=round(255 * 0.45))
+        spot = spot.filter(ImageFilter.GaussianBlur(blur))
+        base_y = placement.y + placement.height
+        self.image.paste(BLACK, (round(placement.center[0] - rx) - pad, round(base_y - ry) - pad), spot)
+
+    def _drop_shadow(self, alpha: Image.Image, origin: tuple[int, int], opacity: float) -> None:
+        # Blurred at a quarter size: a soft shadow has no detail, and a full-size blur is the slowest step.
+        blur = self.unit * 2.2
+        pad = math.ceil(blur * 2)
+        grown = Image.new("L", (alpha.width + 2 * pad, alpha.height + 2 * pad))
+        grown.paste(alpha, (pad, pad))
+        small = grown.resize((max(1, grown.width // 4), max(1, grown.height // 4)), Image.Resampling.BILINEAR)
+        soft = small.filter(ImageFilter.GaussianBlur(blur / 4)).resize(grown.size, Image.Resampling.BILINEAR)
         soft = soft.point(lambda a: round(a * opacity))
         offset = (round(self.unit * 0.8), round(self.unit * 1.6))
         self.image.paste(BLACK, (origin[0] - pad + offset[0], origin[1] - pad + offset[1]), soft)
@@ -345,9 +364,12 @@ def contain_region(size: tuple[int, int], subject: Box, aspect: float) -> tuple[
     def fit(self, text: str, box_width: float, box_height: float, *, bold: bool = True, max_px: float,
             min_px: float | None = None, max_lines: int = 3, leading: float = 1.12) -> TextBlock:
         floor = min_px if min_px is not None else max(7.0, self.unit * 2.2)
+        # The scene's headline may give way to the copywriter's shorter whole phrase; nothing is ever cut.
+        scene = self.request.scene
+        alternatives = (scene.headline_short,) if text == scene.headline and scene.headline_short else ()
         return fit_text(text, self.bold_font if bold else self.body_font, max(1, int(box_width)), max(1, int(box_height)),
                         max_px=max(1, round(max_px)), min_px=max(1, round(min(floor, max_px))), max_lines=max_lines,
-                        leading=leading)
+                        leading=leading, alternatives=alternatives)
 
     def text(self, role: str, block: TextBlock, box: Box, *, align: str = "left", valign: str = "top",
              color: RGB | None = None) -> Box:
@@ -360,20 +382,20 @@ def contain_region(size: tuple[int, int], subject: Box, aspect: float) -> tuple[
                     "right": (x1 - block.width, x1)}[align]
             ground = self.mean_color((int(span[0]), top, int(span[1]), top + block.height))
             color = self.ink_for(ground, large=block.font.size >= self.unit * 5)
-        ascent = block.font.getmetrics()[0]
         ink: list[tuple[float, float, float, float]] = []
-        for index, line in enumerate(block.lines):
-            baseline = top + ascent + index * block.leading
+        for line, font, offset in zip(block.lines, block.line_fonts(), block.line_baselines()):
+            baseline = top + offset
             # Some glyphs overhang their advance (a bold "Y", a "j"): nudge the line so its ink stays in the box.
-            left, _, right, _ = block.font.getbbox(line, anchor=anchor)
+            left, _, right, _ = font.getbbox(line, anchor=anchor)
             nudge = max(0.0, x0 - (x + left)) - max(0.0, x + right - x1)
-            self.draw.text((x + nudge, baseline), line, font=block.font, fill=color, anchor=anchor)
-            ink.append(self.draw.textbbox((x + nudge, baseline), line, font=block.font, anchor=anchor))
+            self.draw.text((x + nudge, baseline), line, font=font, fill=color, anchor=anchor)
+            ink.append(self.draw.textbbox((x + nudge, baseline), line, font=font, anchor=anchor))
         if not ink:  # an empty text draws nothing and takes no room
             return x0, top, x0, top
         lefts, tops, rights, bottoms = zip(*ink)
         bounds = (round(min(lefts)), round(min(tops)), round(max(rights)), round(max(bottoms)))
         self.result.text_boxes[role] = bounds
+        self.result.text_lines[role] = block.lines
         return bounds
 
     def pill(self, role: str, label: str, *, x: float, top: float, height: float, max_width: float,

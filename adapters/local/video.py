@@ -78,6 +78,24 @@ def motion_graph(motion: str, width: int, height: int, fps: int, frames: int, se
     ])
 
 
+def camera_windows(motion: str, duration: float) -> tuple[tuple[float, float, float], ...]:
+    """The extreme views a move passes through, as (zoom, x share, y share of the spare room) like
+    zoompan's: a still's text stays in the frame's safe area only where every one of them shows it
+    (adapters.local.canvas.camera_safe_area). A zoom below 1 is the parallax card, drawn smaller."""
+    zoom_amount = min(max(ZOOM_PER_S * duration, ZOOM_MIN), ZOOM_MAX)
+    if motion in ("zoom_in", "zoom_out"):
+        return (1.0, 0.5, 0.5), (1 + zoom_amount, 0.5, 0.5)
+    if motion in ("pan_left", "pan_right"):
+        zoom = 1 / (1 - min(max(PAN_PER_S * duration, PAN_MIN), PAN_MAX))
+        return (zoom, 0.0, 0.5), (zoom, 1.0, 0.5)
+    if motion == "handheld":
+        reach = HANDHELD_SWAY / 2
+        return tuple((HANDHELD_ZOOM + 0.01, 0.5 + dx, 0.5 + dy) for dx in (-reach, reach) for dy in (-reach, reach))
+    if motion == "parallax":
+        return (CARD_SCALE, 0.5, 0.5), (CARD_SCALE * (1 + zoom_amount), 0.5, 0.5)
+    return ((1.0, 0.5, 0.5),)
+
+
 def camera_path(motion: str, frames: int, duration: float, fps: int, seed: int) -> tuple[str, str, str]:
     """zoompan's zoom, x and y expressions (over the output frame number `on`) for one motion."""
     progress = eased(frames)
