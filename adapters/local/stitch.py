@@ -236,15 +236,27 @@ def master_audio(request: StitchRequest, scratch: Path) -> Path | None:
     if measured.integrated_lufs <= SILENCE_LUFS + 1:
         return mix  # silent stems: nothing to normalise
     master = scratch / "master.wav"
-    gain = target - measured.integrated_lufs
+    gain, tried = target - measured.integrated_lufs, []
     for _ in range(MASTER_ROUNDS):
-        # The limiter takes a little off the loudness it reaches; the next round adds it back.
+        # The limiter takes some of the loudness back (more, the harder it works): the next round
+        # aims by the secant through the last two rounds, or adds the shortfall after the first.
         measured = limit(mix, gain, request.true_peak_db - LIMITER_HEADROOM_DB, request.duration_s, master)
         error = target - measured.integrated_lufs
         if abs(error) <= LOUDNESS_TOLERANCE_LU:
             break
-        gain += error
+        tried.append((gain, measured.integrated_lufs))
+        gain = next_gain(tried, target)
     return master
+
+
+def next_gain(tried: list[tuple[float, float]], target: float) -> float:
+    """The gain to try next, from the (gain, loudness reached) pairs tried so far."""
+    (gain, reached) = tried[-1]
+    slope = 1.0
+    if len(tried) > 1 and abs(gain - tried[-2][0]) > 1e-3:
+        # Between 0.2 (a limiter flattening everything) and 1 (no limiting): never a wild step.
+        slope = min(1.0, max(0.2, (reached - tried[-2][1]) / (gain - tried[-2][0])))
+    return gain + (target - reached) / slope
 
 
 def level_gain(loudness: Loudness, target_lufs: float) -> float:
