@@ -211,7 +211,7 @@ def load_voice(files: VoiceFiles) -> Any:
 # NodeProto.output = 2, .op_type = 4; ValueInfoProto.name = 1.
 
 
-def _varint(data: bytes, at: int) -> tuple[int, int]:
+def _varint(data: memoryview, at: int) -> tuple[int, int]:
     value = shift = 0
     while True:
         byte = data[at]
@@ -222,8 +222,8 @@ def _varint(data: bytes, at: int) -> tuple[int, int]:
         shift += 7
 
 
-def _fields(data: bytes) -> list[tuple[int, bytes | None]]:
-    """(field number, payload) of a protobuf message; payload only for length-delimited fields."""
+def _fields(data: memoryview) -> list[tuple[int, memoryview | None]]:
+    """(field number, payload) of a protobuf message; payload only for length-delimited fields (views, not copies)."""
     fields, at = [], 0
     while at < len(data):
         key, at = _varint(data, at)
@@ -266,17 +266,17 @@ def with_alignment_output(model: bytes) -> bytes:
     Protobuf merges a repeated message field: a second `graph` appended to the bytes adds its
     output to the first graph's, so the 63 MB of weights are never parsed or rewritten.
     """
-    graph = b"".join(payload for number, payload in _fields(model) if number == 7 and payload is not None)
+    graphs = [payload for number, payload in _fields(memoryview(model)) if number == 7 and payload is not None]
     ceil_outputs: set[str] = set()
     outputs: set[str] = set()
-    for number, payload in _fields(graph):
+    for number, payload in (field for graph in graphs for field in _fields(graph)):
         if number == 12 and payload is not None:
-            outputs.update(value.decode() for field, value in _fields(payload) if field == 1 and value is not None)
+            outputs.update(bytes(value).decode() for field, value in _fields(payload) if field == 1 and value is not None)
         if number != 1 or payload is None:
             continue
         node = _fields(payload)
         if any(field == 4 and value == b"Ceil" for field, value in node):
-            ceil_outputs.update(value.decode() for field, value in node if field == 2 and value is not None)
+            ceil_outputs.update(bytes(value).decode() for field, value in node if field == 2 and value is not None)
     if len(ceil_outputs) != 1:
         raise ValueError(f"expected one Ceil tensor (the phoneme durations), found {len(ceil_outputs)}")
     name = next(iter(ceil_outputs))
