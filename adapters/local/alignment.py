@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.base import Segment, SpeechResult, Word
+from adapters.base import AdapterError, Segment, SpeechResult, Word
 from adapters.local.process import run_tool
 
 RATE = 16_000  # both recognisers work on 16 kHz mono
@@ -284,11 +284,14 @@ def espeak_ipa(words: list[str], language: str) -> list[str]:
     """espeak-ng's IPA for each word, one sentence per word so the answers come back one a line."""
     from adapters.local.speech import espeak_voice
 
-    voice = espeak_voice("default", language if language.lower() != "en" else "en-us").split("+")[0]
-    with tempfile.TemporaryDirectory(prefix="g2p-") as scratch:
-        text_path = Path(scratch) / "words.txt"
-        text_path.write_text("".join(f"{word or '_'}.\n" for word in words), encoding="utf-8")
-        output = run_tool(["espeak-ng", "-q", "--ipa", "-v", voice, "-f", str(text_path)], timeout_s=60).stdout
+    try:
+        voice = espeak_voice("default", language).split("+")[0]
+        with tempfile.TemporaryDirectory(prefix="g2p-") as scratch:
+            text_path = Path(scratch) / "words.txt"
+            text_path.write_text("".join(f"{word or '_'}.\n" for word in words), encoding="utf-8")
+            output = run_tool(["espeak-ng", "-q", "--ipa", "-v", voice, "-f", str(text_path)], timeout_s=60).stdout
+    except AdapterError as exc:  # no espeak-ng voice for the language, or no espeak-ng: the next method may do
+        raise AlignmentFailed(f"no pronunciations from espeak-ng: {exc.message}") from exc
     lines = [line.strip() for line in output.decode("utf-8", "replace").splitlines() if line.strip()]
     if len(lines) != len(words):
         raise AlignmentFailed(f"espeak-ng gave {len(lines)} transcriptions for {len(words)} words")

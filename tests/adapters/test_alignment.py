@@ -130,6 +130,13 @@ def test_a_worst_method_names_the_whole_result(monkeypatch, paused):
     assert align_result(replace(paused, words=()), "en").timing_source == "segments"
 
 
+def test_a_language_espeak_ng_cannot_pronounce_falls_back_rather_than_failing_the_voiceover(paused):
+    result = align_result(replace(paused, words=()), "tlh")  # Klingon: no espeak-ng voice, no Whisper model
+
+    assert result.timing_source == "segments"
+    assert [word.text for word in result.words if word.segment == 1] == PAUSED_WORDS
+
+
 @pytest.mark.parametrize(("text", "words"), [
     ("Light, fast — and built!", ["Light,", "fast —", "and", "built!"]),
     ("— Hello & world", ["— Hello &", "world"]),
