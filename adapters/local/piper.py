@@ -30,7 +30,7 @@ import numpy as np
 from django.conf import settings
 
 from adapters.base import AdapterError, Readiness, SpeechProvider, SpeechRequest, SpeechResult, Word
-from adapters.local.alignment import fill_gaps, script_words
+from adapters.local.alignment import align_result, fill_gaps, script_words
 from adapters.local.speech import TARGET_TOLERANCE, Take, check_request, write_voiceover
 
 # How far the model's durations may be scaled before the voice turns to gabble or a drawl.
@@ -111,8 +111,6 @@ class PiperSpeech(SpeechProvider):
         result = write_voiceover(takes, request.gap_s, request.segments, request.out_path)
         if any(line.words is None for line in lines):
             # A sentence whose phonemes the model's table lacks has no alignment: align the audio instead.
-            from adapters.local.alignment import align_result
-
             return align_result(result, request.language)
         words = tuple(
             replace(word, start_s=word.start_s + segment.start_s, end_s=word.end_s + segment.start_s)
@@ -120,7 +118,6 @@ class PiperSpeech(SpeechProvider):
             for word in line.words or ()
         )
         return replace(result, words=words, timing_source="piper")
-
 
 
 # ---- voices ------------------------------------------------------------------------------------
@@ -297,7 +294,7 @@ def speak_line(voice: Any, text: str, length_scale: float, segment: int) -> Pipe
     rate = voice.config.sample_rate
     # "[[ ... ]]" would be read as raw phonemes: narration is always text.
     spoken = " ".join(text.replace("[[", "[ [").replace("]]", "] ]").split())
-    for chunk in voice.synthesize(spoken, syn_config=config, include_alignments=True):
+    for chunk in synthesized(voice, spoken, config):
         audio = chunk.audio_float_array
         if chunk.phoneme_alignments is None:
             aligned = False
@@ -315,6 +312,16 @@ def speak_line(voice: Any, text: str, length_scale: float, segment: int) -> Pipe
     audio = np.concatenate(pieces).astype(np.float32)
     words = words_from_phonemes(voice, text, phonemes, segment) if aligned else None
     return trimmed(audio, rate, words, tuple(phonemes), text)
+
+
+def synthesized(voice: Any, text: str, config: Any) -> list[Any]:
+    """Piper's audio chunks (one per sentence) with alignments; an onnxruntime failure may pass on a retry."""
+    from onnxruntime.capi.onnxruntime_pybind11_state import Fail, RuntimeException
+
+    try:
+        return list(voice.synthesize(text, syn_config=config, include_alignments=True))
+    except (Fail, RuntimeException, RuntimeError, MemoryError) as exc:
+        raise AdapterError(f"Piper failed on {text!r}: {exc}") from exc
 
 
 def trimmed(audio: np.ndarray, rate: int, words: tuple[Word, ...] | None, phonemes: tuple[PhonemeTime, ...],
