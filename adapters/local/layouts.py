@@ -206,9 +206,12 @@ def _dots(c: Canvas, x: float, y: float) -> None:
             c.disc(color, x + column * step, y + row * step, radius, opacity=0.55)
 
 
-def _feature_line(narration: str) -> str:
-    """The narration's first sentence: a feature call-out, not a paragraph."""
-    return re.split(r"(?<=[.!?])\s+", narration.strip(), maxsplit=1)[0]
+def _feature_line(narration: str, headline: str = "") -> str:
+    """The narration's first sentence: a feature call-out, not a paragraph; "" when it only repeats the
+    headline ("Just in time for the holidays" twice, or "The details: machine washable")."""
+    line = re.split(r"(?<=[.!?])\s+", narration.strip(), maxsplit=1)[0]
+    said = set(re.findall(r"[a-z0-9]{3,}", line.lower())) - {"the", "and", "details", "basics", "first", "things"}
+    return line if len(said - set(re.findall(r"[a-z0-9]{3,}", headline.lower()))) >= 2 else ""
 
 
 def _feature(c: Canvas) -> None:
@@ -238,7 +241,7 @@ def _feature(c: Canvas) -> None:
     c.disc(mix(p.primary, WHITE, 0.35), cx, cy, radius * 0.7, softness=radius * 0.6, opacity=0.8)
     c.product(placement)
 
-    feature = _feature_line(c.request.scene.narration)
+    feature = _feature_line(c.request.scene.narration, c.request.scene.headline)
     width, height = column[2] - column[0], column[3] - column[1]
     bar_space = u * 5
     block = c.fit(c.request.scene.headline, width, (height - bar_space) * (0.6 if feature else 1.0),
@@ -388,7 +391,7 @@ def _photo_scene(c: Canvas) -> None:
     landscape = c.orientation == "landscape"
     first = shot in PHOTO_TEXT_FIRST
     label = c.request.call_to_action.strip() if shot == "cta" else ""
-    feature = _feature_line(c.request.scene.narration) if shot == "feature" else ""
+    feature = _feature_line(c.request.scene.narration, c.request.scene.headline) if shot == "feature" else ""
     quote = shot == "testimonial"
 
     # The text column: a side column in a wide frame, a band across a tall or square one.

@@ -85,7 +85,8 @@ def missing_words(expected: str, read: str) -> list[str]:
             forms.add(words[index - 1] + word)
         if index + 1 < len(words):
             forms.add(word + words[index + 1])
-        if not any(difflib.SequenceMatcher(None, form, token).ratio() >= MIN_WORD_MATCH for form in forms for token in seen):
+        ratios = (difflib.SequenceMatcher(None, form, token).ratio() for form in forms for token in seen)
+        if not any(ratio >= MIN_WORD_MATCH for ratio in ratios):
             missing.append(word)
     return missing
 

@@ -93,7 +93,7 @@ def test_every_text_lies_inside_the_safe_area_and_every_word_is_drawn_whole(coff
     text = COPY[copy]
     short = "Espresso cup" if len(text.split()) > 3 else ""
     motion = MOTIONS[(SHOTS.index(shot) + list(COPY).index(copy)) % len(MOTIONS)]  # every move, every shot
-    scene = Scene(1, shot, text, f"{text}. Worth every sip.", 5.0, motion, headline_short=short)
+    scene = Scene(1, shot, text, f"Worth every sip: {text}. Really.", 5.0, motion, headline_short=short)
     request = SceneImageRequest(
         product_images=(coffee,), scene=scene, size=RATIOS[ratio.split("+")[0]], brand=BRAND, seed=3,
         out_path=tmp_path / "x.png", call_to_action=text,
@@ -108,12 +108,13 @@ def test_every_text_lies_inside_the_safe_area_and_every_word_is_drawn_whole(coff
     for role, box in composition.text_boxes.items():
         where = f"{shot} {ratio} {copy} {role}"
         assert 0 <= box[0] and 0 <= box[1] and box[2] <= width and box[3] <= height, f"{where}: {box} off the canvas"
-        assert x0 <= box[0] and y0 <= box[1] and box[2] <= x1 and box[3] <= y1, f"{where}: {box} outside {composition.safe_area}"
+        inside = x0 <= box[0] and y0 <= box[1] and box[2] <= x1 and box[3] <= y1
+        assert inside, f"{where}: {box} outside {composition.safe_area}"
         assert not in_every_frame(box, (width, height), request.caption_band, motion, scene.duration_s), where
         font = font_for(role)
         options = [drawable(text, font)] + ([drawable(short, font)] if short and role != "feature" else [])
         if role == "feature":
-            options = [drawable(f"{text}.", font)]
+            options = [drawable(f"Worth every sip: {text}.", font)]
         assert_whole(composition.text_lines[role], options, where)
     headline_role = next(role for role in ("headline", "caption", "quote") if role in composition.text_lines)
     assert headline_role, "the scene's headline is drawn"
@@ -174,3 +175,14 @@ def test_a_headline_stays_in_the_frame_all_through_the_camera_move(coffee, tmp_p
             for role, box in composition.text_boxes.items():
                 problems = in_every_frame(box, RATIOS[ratio], 0.0, motion, scene.duration_s)
                 assert not problems, (shot, seed, role, box, problems)
+
+
+def test_a_feature_line_that_only_repeats_the_headline_is_not_drawn_twice(coffee, tmp_path):
+    for narration, drawn in (("Just in time for the holidays.", False), ("The details: machine washable.", False),
+                             ("And it's served on a matching saucer with a silver spoon.", True)):
+        headline = "Machine washable" if "machine" in narration else "Just in time for the holidays"
+        headline = "Served on a matching saucer" if "saucer" in narration else headline
+        scene = Scene(1, "feature", headline, narration, 3.0, "parallax")
+        request = SceneImageRequest(product_images=(coffee,), scene=scene, size=RATIOS["9:16"], brand=BRAND, seed=1,
+                                    out_path=tmp_path / "x.png")
+        assert ("feature" in compose_scene(request).text_lines) is drawn, narration
