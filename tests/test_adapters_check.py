@@ -42,6 +42,13 @@ def test_the_cpu_family_is_ready_and_the_command_exits_zero():
     assert "adapters.local.image.Compositor" in line_of(result.stdout, "image")
     assert line_of(result.stdout, "lip_sync").endswith("not configured (skipped)")
     assert "fidelity.scorers.WeightFreeScorer" in line_of(result.stdout, "fidelity")
+    assert "u2netp (u2netp.onnx, onnxruntime)" in line_of(result.stdout, "cutout")
+
+
+def test_the_cut_out_says_when_grabcut_stands_in_for_a_missing_model():
+    result = adapters_check(ADFAME_CUTOUT_MODEL="u2net", ADFAME_MODELS_DIR="/nonexistent")
+    assert result.returncode == 0, result.stdout + result.stderr  # the fallback works: nothing is broken
+    assert "grabcut fallback (/nonexistent/u2net.onnx not found: run make models-full)" in line_of(result.stdout, "cutout")
 
 
 def test_a_provider_without_its_weights_is_not_ready_and_the_command_exits_non_zero():
