@@ -236,7 +236,7 @@ def master_audio(request: StitchRequest, scratch: Path) -> Path | None:
         voice_gain = level_gain(measure(["-i", str(request.voice.resolve())]), target)
     if request.music is not None:
         bed_level = target - (BED_UNDER_VOICE_DB if request.voice is not None else 0.0)
-        loop = ["-stream_loop", "-1", "-i", str(request.music.resolve())]
+        loop = ["-stream_loop", "-1", "-t", f"{request.duration_s:.6f}", "-i", str(request.music.resolve())]
         bed_gain = level_gain(measure(loop, f"atrim=duration={request.duration_s:.6f},"), bed_level)
     mix = scratch / "mix.wav"
     run_tool(mix_command(request, voice_gain, bed_gain, mix))
@@ -309,7 +309,7 @@ def mix_command(request: StitchRequest, voice_gain: float | None, bed_gain: floa
                      + ("[mixed]" if bed_gain is None else ",asplit[speech][key]"))
     if bed_gain is not None:
         # The bed loops for as long as the video lasts.
-        inputs += ["-stream_loop", "-1", "-i", str(request.music.resolve())]
+        inputs += ["-stream_loop", "-1", "-t", f"{duration:.6f}", "-i", str(request.music.resolve())]
         fade_out_at = max(0.0, duration - MUSIC_FADE_OUT_S)
         graph.append(f"[{0 if voice_gain is None else 1}:a]{stereo()},"
                      f"atrim=duration={duration:.6f},asetpts=PTS-STARTPTS,volume={bed_gain:.3f}dB,"
