@@ -219,7 +219,9 @@ class Subject:
         """Cut the product out (True) or show the photo itself, cropped to the product (False)."""
         if self.method == "alpha":
             return True  # the customer's own cut-out: trusted as it is
-        if self.method == "none":
+        if self.method in ("none", "grabcut"):
+            # GrabCut only stands in for a missing model, and on real photos it cuts parts off: the
+            # photo itself is always right. A studio backdrop's flood fill is exact, and is cut out.
             return False
         return not (self.touches_edges or self.fills_frame or self.is_small)
 

@@ -90,6 +90,7 @@ def test_without_the_model_file_grabcut_stands_in(settings, tmp_path, photos):
     subject = find_subject(photos["coffee"])
     assert subject.method == "grabcut"
     assert 0.2 < subject.coverage < 0.8  # still the cup, not nothing and not everything
+    assert not subject.use_cutout  # but a GrabCut edge is no edge to show: the photo layouts take over
 
 
 def test_the_full_model_is_read_from_the_models_folder(settings, tmp_path):
