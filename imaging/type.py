@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import re
 import unicodedata
@@ -12,6 +13,8 @@ from pathlib import Path
 from PIL import ImageFont
 
 from adapters.base import AdapterError
+
+logger = logging.getLogger(__name__)
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 BOLD_FONT = FONT_DIR / "DejaVuSans-Bold.ttf"
@@ -111,15 +114,39 @@ def drawable(text: str, font_path: str) -> str:
     """
     text = INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     kept = "".join(char for char in text if has_glyph(font_path, char))
+    if len(kept) < len(text):
+        lost = "".join(sorted(set(text) - set(kept)))
+        logger.info("left out %r, which %s has no glyph for", lost, Path(font_path).name)
     return " ".join(kept.split())
 
 
-def _pieces(text: str) -> list[tuple[str, bool]]:
-    """Words, with hyphenated ones split after each hyphen; True marks a piece that joins the one before."""
-    pieces: list[tuple[str, bool]] = []
+# A short model mark stays with the word before it ("Saturn V", "Air Max 90"), a number with its unit ("1 cm").
+MARK = re.compile(r"[A-Z]{1,2}|\d{1,3}|[IVX]{1,4}")
+UNIT = re.compile(r"(%|[a-zA-Z]{1,3}\.?)[,.;:!?]?")
+
+
+def _words(text: str) -> list[str]:
+    """The text's words, with a model mark glued to the word before and a number to its unit, so that
+    no line starts with "V rocket model" or ends on "1"."""
+    words: list[str] = []
     for word in text.split():
-        parts = re.findall(r"[^-]+-*|-+", word)
-        pieces.extend((part, index > 0) for index, part in enumerate(parts))
+        last = words[-1].rsplit("\u00a0", 1)[-1] if words else ""
+        named = len(last) > 1 and last[:1].isupper() and not last.endswith((",", ".", ":", ";"))
+        named = named and bool(MARK.fullmatch(word.rstrip(",.;:!?")))
+        if named or re.fullmatch(r"\d+([.,:]\d+)?", last) and UNIT.fullmatch(word):
+            words[-1] = f"{words[-1]}\u00a0{word}"
+        else:
+            words.append(word)
+    return words
+
+
+def _pieces(text: str, *, hyphens: bool = True) -> list[tuple[str, bool]]:
+    """Words, with hyphenated ones split after each hyphen (unless `hyphens` is False); True marks a piece
+    that joins the one before. Glued words (see `_words`) hold a no-break space, drawn as a space."""
+    pieces: list[tuple[str, bool]] = []
+    for word in _words(text):
+        parts = re.findall(r"[^-]+-*|-+", word) if hyphens else [word]
+        pieces.extend((part.replace("\u00a0", " "), index > 0) for index, part in enumerate(parts))
     return pieces
 
 
@@ -155,6 +182,12 @@ def wrap_text(text: str, font: ImageFont.FreeTypeFont, width: float, *, break_wo
     pieces = _pieces(text)
     if break_words:
         pieces = [chunk for piece, joins in pieces for chunk in _split_long_piece(piece, joins, font, width)]
+    else:
+        # A word breaks at its hyphen only when that saves a line or keeps a line inside the width.
+        whole = _pieces(text, hyphens=False)
+        by_words, by_hyphens = _greedy_lines(whole, font, width), _greedy_lines(pieces, font, width)
+        if len(by_words) <= len(by_hyphens) and all(font.getlength(line) <= width for line in by_words):
+            pieces = whole
     lines = _greedy_lines(pieces, font, width)
     if len(lines) < 2:
         return lines

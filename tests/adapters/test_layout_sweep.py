@@ -186,3 +186,16 @@ def test_a_feature_line_that_only_repeats_the_headline_is_not_drawn_twice(coffee
         request = SceneImageRequest(product_images=(coffee,), scene=scene, size=RATIOS["9:16"], brand=BRAND, seed=1,
                                     out_path=tmp_path / "x.png")
         assert ("feature" in compose_scene(request).text_lines) is drawn, narration
+
+
+def test_lines_keep_a_model_mark_with_its_name_and_break_at_hyphens_only_when_needed():
+    from imaging.type import load_font, wrap_text
+
+    font = load_font(str(BOLD_FONT), 20)
+    assert "Saturn V" in wrap_text("Meet the Saturn V rocket model", font, 200)
+    assert "1 cm" in wrap_text("A detailed 1 cm crema", font, 120)
+    assert wrap_text("A museum-quality print", font, 400) == ["A museum-quality print"]
+    # Two lines either way: the word stays whole ("Our museum-" / "quality print" would break it).
+    assert wrap_text("Our museum-quality print", font, 240) == ["Our museum-quality", "print"]
+    # A break at the hyphen that saves a line is taken.
+    assert wrap_text("Our museum-quality print on matte paper", font, 190)[0] == "Our museum-"
