@@ -399,19 +399,24 @@ def _photo_scene(c: Canvas) -> None:
         split = round(c.width * lerp(0.42, 0.38, e))
         band = (0, 0, split, c.height) if first else (c.width - split, 0, c.width, c.height)
         left, right = max(sx0, band[0] + round(u * 6)), min(sx1, band[2] - round(u * 6))
-        room = sy1 - c.content[1]
     else:
         left, right = sx0, sx1
-        room = (sy1 - c.content[1]) * (lerp(0.3, 0.24, e) if c.orientation == "portrait" else lerp(0.34, 0.28, e))
     width = right - left
     pad = u * 4.5 if quote else 0.0  # a quote sits on a white card inside the band
     pill_h = u * (9 if c.orientation == "portrait" else 8) if label else 0.0
     bar = u * 5
     extras = (pill_h + u * 4 if label else 0.0)
-    block = c.fit(c.request.scene.headline, width - 2 * pad, max(u * 6, room * (0.62 if feature else 1.0) - bar - extras - 2 * pad),
+    # The headline's room: a wide frame's whole column less the rest of the stack; across a tall or
+    # square frame a share of the height, and the band grows to hold the rest (the photo gives way).
+    if landscape:
+        room = sy1 - c.content[1] - bar - extras
+    else:
+        room = (sy1 - c.content[1]) * (lerp(0.22, 0.17, e) if c.orientation == "portrait" else lerp(0.24, 0.19, e))
+    block = c.fit(c.request.scene.headline, width - 2 * pad, max(u * 6, room * (0.62 if feature and landscape else 1.0) - (2 * pad if landscape else 0)),
                   bold=not quote, max_px=u * (lerp(7, 6, e) if quote else lerp(9, 7.5, e)),
                   max_lines=4 if quote else 3, leading=1.25 if quote else 1.12)
-    detail = c.fit(feature, width - u * 4.5, max(u * 4, room - bar - block.height - u * 3), bold=False,
+    detail_room = room - block.height - u * 3 if landscape else room * 0.5
+    detail = c.fit(feature, width - u * 4.5, max(u * 4, detail_room), bold=False,
                    max_px=u * 4.2, min_px=u * 2.4, max_lines=3, leading=1.3) if feature else None
     stack = bar + block.height + 2 * pad + (u * 3 + detail.height if detail else 0) + extras
 
