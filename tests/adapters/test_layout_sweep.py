@@ -199,3 +199,12 @@ def test_lines_keep_a_model_mark_with_its_name_and_break_at_hyphens_only_when_ne
     assert wrap_text("Our museum-quality print", font, 240) == ["Our museum-quality", "print"]
     # A break at the hyphen that saves a line is taken.
     assert wrap_text("Our museum-quality print on matte paper", font, 190)[0] == "Our museum-"
+
+
+def test_a_layout_sets_the_copywriters_shorter_phrase_when_the_headline_will_not_fit(coffee, tmp_path):
+    scene = Scene(1, "closeup", COPY["25 words"], "", 3.0, "zoom_in", headline_short="A ceramic espresso cup")
+    request = SceneImageRequest(product_images=(coffee,), scene=scene, size=RATIOS["9:16"], brand=BRAND, seed=1,
+                                out_path=tmp_path / "x.png")
+    assert " ".join(compose_scene(request).text_lines["caption"]) == "A ceramic espresso cup"
+    roomy = compose_scene(replace(request, scene=replace(scene, headline="Thoughtful by design")))
+    assert " ".join(roomy.text_lines["caption"]) == "Thoughtful by design"
