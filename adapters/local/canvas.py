@@ -140,6 +140,30 @@ def cover_crop(size: tuple[int, int], subject: Box, aspect: float, *,
     return (left, top, left + cw, top + ch), holds
 
 
+def _panel_crop(size: tuple[int, int], subject: Box, panel: Box, inner: Box,
+                zoom: float) -> tuple[float, float, float, float] | None:
+    """The crop of the photo that fills `panel` with the subject inside `inner` (the part of the panel
+    the camera keeps in view), or None when the photo has no such crop."""
+    iw, ih = inner[2] - inner[0], inner[3] - inner[1]
+    held, holds = cover_crop(size, subject, iw / ih, zoom=zoom)
+    if not holds:
+        return None
+    scale = iw / (held[2] - held[0])  # canvas pixels per photo pixel
+    width, height = (panel[2] - panel[0]) / scale, (panel[3] - panel[1]) / scale
+    if width > size[0] + 0.5 or height > size[1] + 0.5:
+        return None
+    width, height = min(width, float(size[0])), min(height, float(size[1]))
+    # Grow the held crop to the panel, then slide it back onto the photo; the subject must stay in `inner`.
+    left = min(max(held[0] - (inner[0] - panel[0]) / scale, 0.0), size[0] - width)
+    top = min(max(held[1] - (inner[1] - panel[1]) / scale, 0.0), size[1] - height)
+    slack = 0.02 * max(subject[2] - subject[0], subject[3] - subject[1])
+    shown = (left + (inner[0] - panel[0]) / scale - slack, top + (inner[1] - panel[1]) / scale - slack,
+             left + (inner[2] - panel[0]) / scale + slack, top + (inner[3] - panel[1]) / scale + slack)
+    if not (shown[0] <= subject[0] and shown[1] <= subject[1] and shown[2] >= subject[2] and shown[3] >= subject[3]):
+        return None
+    return left, top, left + width, top + height
+
+
 def contain_region(size: tuple[int, int], subject: Box, aspect: float) -> tuple[float, float, float, float]:
     """The part of the photo shown whole when no crop of `aspect` holds the subject: its box with a
     margin, widened (or heightened) towards `aspect` as far as the photo reaches."""
@@ -304,27 +328,35 @@ class Canvas:
         """The uploaded photo itself in `panel`, cropped to the product; returns where the picture landed.
 
         The crop is the largest of the panel's shape that holds the whole product, centred on it
-        (`zoom` > 1 crops closer, never past the product). Where no crop of that shape can hold the
-        product (a square photo of a person in a tall panel), the photo is fitted whole instead, on
-        a blurred, darkened enlargement of itself: the product is never cut to fill a frame.
+        (`zoom` > 1 crops closer, never past the product), with the product inside the part of the
+        panel that the video's camera move keeps in view. Where no crop can do that (a square photo
+        of a person in a tall panel), the photo is fitted whole into that part instead, on a blurred,
+        darkened enlargement of itself: the product is never cut to fill a frame.
         """
         if self.subject is None:
             raise ValueError("a photo layout needs the subject of the photo")
-        picture, box = self.subject.image.convert("RGB"), self.subject.box
+        picture, box, frame = self.subject.image.convert("RGB"), self.subject.box, self.subject.frame_box
         x0, y0, x1, y1 = panel
         pw, ph = max(1, x1 - x0), max(1, y1 - y0)
-        crop, holds = cover_crop(picture.size, self.subject.frame_box, pw / ph, zoom=zoom)
-        if holds:
+        scene = self.request.scene
+        seen = camera_safe_area((0, 0, self.width, self.height), self.width, self.height, scene.motion, scene.duration_s)
+        inner = (max(x0, seen[0]), max(y0, seen[1]), min(x1, seen[2]), min(y1, seen[3]))
+        if inner[2] - inner[0] < pw * 0.5 or inner[3] - inner[1] < ph * 0.5:
+            inner = (x0, y0, x1, y1)  # a move that hides half the panel is no guide: use the panel
+        iw, ih = inner[2] - inner[0], inner[3] - inner[1]
+        crop = _panel_crop(picture.size, frame, panel, inner, zoom)
+        if crop is not None:
             region, placed = crop, (x0, y0, x0 + pw, y0 + ph)
             self.image.paste(picture.resize((pw, ph), Image.Resampling.LANCZOS, box=crop), (x0, y0))
         else:
-            small = picture.resize((max(1, pw // 8), max(1, ph // 8)), Image.Resampling.BILINEAR, box=crop)
+            cover, _ = cover_crop(picture.size, frame, pw / ph)
+            small = picture.resize((max(1, pw // 8), max(1, ph // 8)), Image.Resampling.BILINEAR, box=cover)
             ground = small.filter(ImageFilter.GaussianBlur(max(1.0, self.unit / 2))).resize((pw, ph), Image.Resampling.BICUBIC)
             self.image.paste(Image.blend(ground, Image.new("RGB", (pw, ph), BLACK), 0.35), (x0, y0))
-            region = contain_region(picture.size, self.subject.frame_box, pw / ph)
-            scale = min(pw / (region[2] - region[0]), ph / (region[3] - region[1]))
+            region = contain_region(picture.size, frame, iw / ih)
+            scale = min(iw / (region[2] - region[0]), ih / (region[3] - region[1]))
             dw, dh = max(1, round((region[2] - region[0]) * scale)), max(1, round((region[3] - region[1]) * scale))
-            left, top = x0 + (pw - dw) // 2, y0 + (ph - dh) // 2
+            left, top = inner[0] + (iw - dw) // 2, inner[1] + (ih - dh) // 2
             placed = (left, top, left + dw, top + dh)
             self.image.paste(picture.resize((dw, dh), Image.Resampling.LANCZOS, box=region), (left, top))
         sx = (placed[2] - placed[0]) / (region[2] - region[0])

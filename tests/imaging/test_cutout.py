@@ -20,8 +20,8 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from adapters.base import SHOTS, BrandKit, Scene, SceneImageRequest
-from adapters.local.canvas import contain_region, cover_crop
+from adapters.base import MOTIONS, SHOTS, BrandKit, Scene, SceneImageRequest
+from adapters.local.canvas import camera_safe_area, contain_region, cover_crop
 from adapters.local.image import compose_scene
 from imaging.color import luminance, parse_hex
 from imaging.cutout import dominant_colors, find_subject, product_cutout, product_view, segmenter
@@ -137,14 +137,18 @@ def test_photo_layouts_show_the_whole_subject_and_keep_text_off_it(tmp_path, pho
     bw, bh = subject.box[2] - subject.box[0], subject.box[3] - subject.box[1]
     for shot in SHOTS:
         for ratio, size in SMALL.items():
+            motion = MOTIONS[(SHOTS.index(shot) + list(SMALL).index(ratio)) % len(MOTIONS)]  # every move
             scene = Scene(number=1, shot=shot, headline="Made for the long haul", narration="Built to last. Every day.",
-                          duration_s=3.0, motion="zoom_in")
+                          duration_s=3.0, motion=motion)
             request = SceneImageRequest(product_images=(photos[name],), scene=scene, size=size, brand=BrandKit(),
                                         seed=1, out_path=tmp_path / "x.png", call_to_action="Shop now")
             drawn = compose_scene(request)
             assert drawn.style == "photo"
             x0, y0, x1, y1 = drawn.product_box
             assert 0 <= x0 < x1 <= size[0] and 0 <= y0 < y1 <= size[1]
+            # In view all through the video's camera move too (a zoom crops the still's edges).
+            seen = camera_safe_area((0, 0, *size), *size, scene.motion, scene.duration_s)
+            assert seen[0] - 1 <= x0 and seen[1] - 1 <= y0 and x1 <= seen[2] + 1 and y1 <= seen[3] + 1, (shot, ratio)
             # Drawn whole: the subject's box keeps its proportions on the canvas (nothing cut away).
             assert abs((x1 - x0) / (y1 - y0) - bw / bh) < 0.08 * bw / bh + 2 / (y1 - y0), (shot, ratio)
             for role, box in drawn.text_boxes.items():
