@@ -1,13 +1,14 @@
 """The regeneration loop: render a scene, score it against the product, render again until it is faithful.
 
 Each attempt renders with a new seed and stronger product conditioning; every attempt is recorded
-(seed, provider, emphasis, score, threshold, passed) so a step shows how its scene was chosen. When
+(seed, provider, emphasis, score, threshold, passed, and each scorer's score when a stack decides) so a
+step shows how its scene was chosen. When
 the attempts run out the policy decides: keep the best one flagged for review, or fail for good.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -37,6 +38,7 @@ class Attempt:
     score: float  # the lowest over the attempt's outputs (one per aspect ratio)
     threshold: float
     passed: bool
+    scores: dict[str, float] = field(default_factory=dict)  # that output's score by scorer, a stack's parts too
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,9 @@ def render_faithfully(
         if not outputs:
             raise AdapterError(f"{provider} rendered no image to score", permanent=True)
         # Every aspect ratio reaches someone: a scene is as faithful as its least faithful ratio.
-        score = round(min(scorer.score(references, output.path) for output in outputs), 4)
-        attempt = Attempt(number, seed, provider, emphasis, score, threshold, passed=score >= threshold)
+        scored = min((scorer.breakdown(references, output.path) for output in outputs), key=lambda s: s[scorer.name])
+        score = round(scored[scorer.name], 4)
+        attempt = Attempt(number, seed, provider, emphasis, score, threshold, score >= threshold, scored)
         tried.append((attempt, outputs))
         if attempt.passed:
             return FaithfulRender(outputs, attempt, tuple(a for a, _ in tried), False, scorer.name, scene_type)

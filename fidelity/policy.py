@@ -59,12 +59,18 @@ class FidelityPolicy:
             raise ValueError(f"on_exhausted must be one of {', '.join(ON_EXHAUSTED)}, got {self.on_exhausted!r}")
 
     @classmethod
-    def from_settings(cls) -> FidelityPolicy:
+    def from_settings(cls, scorer: str = "weight_free") -> FidelityPolicy:
+        """The policy for a scorer (by name): each scorer's scores spread differently, so each has its thresholds.
+
+        The model stack has its own (ADFAME_FIDELITY_STACK_THRESHOLD_*); every other scorer reads
+        ADFAME_FIDELITY_THRESHOLD_*, measured for the weight-free one (see fidelity/calibrate.py).
+        """
+        prefix = "ADFAME_FIDELITY_STACK_THRESHOLD" if scorer == "model_stack" else "ADFAME_FIDELITY_THRESHOLD"
         return cls(
             thresholds=MappingProxyType({
-                PRODUCT_ONLY: settings.ADFAME_FIDELITY_THRESHOLD_PRODUCT,
-                WITH_MODEL: settings.ADFAME_FIDELITY_THRESHOLD_MODEL,
-                MIXED: settings.ADFAME_FIDELITY_THRESHOLD_MIXED,
+                PRODUCT_ONLY: getattr(settings, f"{prefix}_PRODUCT"),
+                WITH_MODEL: getattr(settings, f"{prefix}_MODEL"),
+                MIXED: getattr(settings, f"{prefix}_MIXED"),
             }),
             max_attempts=settings.ADFAME_FIDELITY_MAX_ATTEMPTS,
             on_exhausted=settings.ADFAME_FIDELITY_ON_EXHAUSTED,

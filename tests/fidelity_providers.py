@@ -1,7 +1,8 @@
 """Image providers for fidelity tests: the real compositor drifting from the product, and one not ready.
 
-A drifting provider renders the scene with the product recoloured (TEST_DRIFT=recolour) or with
-another object in its place (TEST_DRIFT=swap), as a generative model sometimes does. Its calls
+A drifting provider renders the scene with the product recoloured (TEST_DRIFT=recolour), with
+another object in its place (TEST_DRIFT=swap), as a generative model sometimes does, or from a
+cut-out that lost the right half of the product (TEST_DRIFT=half), as a bad segmentation does. Its calls
 are kept in a ledger under ADFAME_DATA_DIR, since the worker that calls it is another process
 than the test that checks it; an attempt is a new seed for a scene.
 """
@@ -18,6 +19,7 @@ from PIL import Image, ImageDraw
 
 from adapters.base import ImageProvider, ImageResult, Readiness, SceneImageRequest
 from adapters.local.image import Compositor
+from imaging.cutout import find_subject, product_cutout
 
 LEDGER = "fidelity-image.jsonl"
 
@@ -69,11 +71,59 @@ def stand_in(target: Path) -> Path:
     return target
 
 
+def half_removed(source: Path, target: Path) -> Path:
+    """The product's cut-out with the right half of its mask removed: a segmentation that lost half the product."""
+    cutout = product_cutout(source)
+    rgba = np.asarray(cutout).copy()
+    rgba[:, rgba.shape[1] // 2 :, 3] = 0
+    Image.fromarray(rgba).save(target)
+    return target
+
+
+def photo_layout(source: Path, size: tuple[int, int], target: Path, shift: float = 0.0) -> Path:
+    """A still in the manner of the compositor's photo layouts: the photo cropped around its subject, with a plate.
+
+    The crop is the subject box grown to the output ratio; `shift` slides the window right by that
+    share of its width (what falls outside the photo is studio grey): 0 frames the subject, 0.6 is a
+    wrong crop that leaves most of it out.
+    """
+    photo = Image.open(source).convert("RGB")
+    x0, y0, x1, y1 = subject_box(source)
+    aspect = size[0] / size[1]
+    w = max(x1 - x0, (y1 - y0) * aspect) * 1.1
+    h = w / aspect
+    scale = min(1.0, photo.width / w, photo.height / h)  # never wider than the photo
+    w, h = w * scale, h * scale
+    left = min(max(0.0, (x0 + x1 - w) / 2), photo.width - w) + shift * w
+    top = min(max(0.0, (y0 + y1 - h) / 2), photo.height - h)
+    ground = Image.new("RGB", photo.size, (236, 234, 230))
+    ground.paste(photo, (0, 0))
+    padded = Image.new("RGB", (photo.width * 3, photo.height), (236, 234, 230))
+    padded.paste(ground, (0, 0))
+    crop = padded.crop((round(left), round(top), round(left + w), round(top + h))).resize(size)
+    draw = ImageDraw.Draw(crop)
+    draw.rounded_rectangle([size[0] * 0.06, size[1] * 0.8, size[0] * 0.7, size[1] * 0.9], radius=6,
+                           fill=(20, 20, 30))
+    draw.text((size[0] * 0.09, size[1] * 0.83), "Made to last", fill=(250, 250, 250))
+    crop.save(target)
+    return target
+
+
+def subject_box(source: Path) -> tuple[int, int, int, int]:
+    """What a photo layout keeps in the picture, in the photo's pixels: the subject's box (a long shot's with its setting)."""
+    subject = find_subject(source)
+    scale = Image.open(source).width / subject.size[0]  # the subject is found on the photo scaled to 1600 at most
+    return tuple(round(side * scale) for side in subject.frame_box)  # type: ignore[return-value]
+
+
 def drifted_request(request: SceneImageRequest) -> SceneImageRequest:
     folder = request.out_path.parent
     folder.mkdir(parents=True, exist_ok=True)
-    if os.environ.get("TEST_DRIFT", "recolour") == "swap":
+    drift = os.environ.get("TEST_DRIFT", "recolour")
+    if drift == "swap":
         return replace(request, product_images=(stand_in(folder / "stand-in.png"),))
+    if drift == "half":
+        return replace(request, product_images=(half_removed(request.product_images[0], folder / "half.png"),))
     drifted = tuple(recoloured(path, folder / f"recoloured-{n}.png") for n, path in enumerate(request.product_images))
     return replace(request, product_images=drifted)
 

@@ -68,7 +68,7 @@ def test_a_faithful_first_attempt_is_kept_without_regenerating():
     assert result.record() == {
         "scorer": "scripted", "scene_type": PRODUCT_ONLY, "threshold": 0.8, "chosen": 1, "review": False,
         "attempts": [{"attempt": 1, "seed": 1234, "provider": "test.image", "product_emphasis": 0.5, "score": 0.91,
-                      "threshold": 0.8, "passed": True}],
+                      "threshold": 0.8, "passed": True, "scores": {"scripted": 0.91}}],
     }
 
 
@@ -92,6 +92,21 @@ def test_the_least_faithful_aspect_ratio_decides_an_attempt():
     result = run(renderer, [{"9x16": 0.9, "1x1": 0.7, "16x9": 0.95}, {"9x16": 0.86, "1x1": 0.83, "16x9": 0.9}])
     assert [a.score for a in result.attempts] == [0.7, 0.83]
     assert result.chosen.attempt == 2 and len(result.outputs) == 3
+
+
+def test_an_attempt_keeps_each_scorers_score_of_its_least_faithful_ratio():
+    class Stack(ScriptedScorer):
+        name = "stack"
+
+        def breakdown(self, product_images, candidate):
+            score = self.score(product_images, candidate)
+            return {"stack": score, "part": round(1 - score, 4)}
+
+    result = render_faithfully(ScriptedRenderer(ratios=("9x16", "1x1")), references=REFERENCES, scene_type=MIXED,
+                               base_seed=1, provider="test.image", scorer=Stack([{"9x16": 0.9, "1x1": 0.75}]),
+                               policy=policy())
+    assert result.chosen.score == 0.75 and result.chosen.scores == {"stack": 0.75, "part": 0.25}
+    assert result.record()["attempts"][0]["scores"] == {"stack": 0.75, "part": 0.25}
 
 
 def test_the_threshold_is_the_scene_types():
@@ -142,6 +157,12 @@ def test_the_policy_reads_its_thresholds_and_budget_from_settings(settings):
     loaded = FidelityPolicy.from_settings()
     assert [loaded.threshold(kind) for kind in (PRODUCT_ONLY, WITH_MODEL, MIXED)] == [0.85, 0.6, 0.7]
     assert loaded.max_attempts == 4 and loaded.on_exhausted == "fail"
+    # The model stack's scores spread differently: it has thresholds of its own.
+    settings.ADFAME_FIDELITY_STACK_THRESHOLD_PRODUCT, settings.ADFAME_FIDELITY_STACK_THRESHOLD_MODEL = 0.77, 0.66
+    settings.ADFAME_FIDELITY_STACK_THRESHOLD_MIXED = 0.55
+    stack = FidelityPolicy.from_settings("model_stack")
+    assert [stack.threshold(kind) for kind in (PRODUCT_ONLY, WITH_MODEL, MIXED)] == [0.77, 0.66, 0.55]
+    assert FidelityPolicy.from_settings("weight_free").threshold(PRODUCT_ONLY) == 0.85
 
 
 def test_emphasis_rises_by_steps_up_to_one_and_seeds_are_the_same_on_every_run():

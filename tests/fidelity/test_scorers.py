@@ -105,8 +105,8 @@ def test_unreadable_images_are_permanent_errors(scorer, photo, tmp_path):
         scorer.score((), composite(photo, tmp_path / "scene.png"))
 
 
-def test_the_weight_free_scorer_is_ready_without_weights_and_is_the_default(settings):
-    settings.ADFAME_CLIP_WEIGHTS = ""
+def test_the_weight_free_scorer_is_ready_without_weights_and_is_the_default_without_the_model_stack(settings):
+    settings.ADFAME_CLIP_WEIGHTS, settings.ADFAME_FIDELITY_MODEL_STACK = "", False
     assert WeightFreeScorer().check().ready
     first = scorer_for_settings()
     assert isinstance(first, WeightFreeScorer) and scorer_for_settings() is first

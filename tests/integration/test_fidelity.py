@@ -1,8 +1,10 @@
 """Fidelity on a real worker: drifting scenes are rendered again until faithful, and every attempt is kept.
 
 The image provider is the real compositor made to drift (tests/fidelity_providers.py): it recolours
-the product or draws another object in its place, on the first attempts or always. The scorer is
-the weight-free one, as on any machine without CLIP weights.
+the product, draws another object in its place, or draws it from a cut-out that lost half the
+product, on the first attempts or always. The scorer is the model stack (weight-free and
+EfficientNet-Lite0), as on any machine with torch and without CLIP weights; stills are scored
+against the photo the customer uploaded.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ def test_drifting_scenes_are_rendered_again_until_faithful_and_every_attempt_is_
     for step in steps:
         fidelity = step.outputs["fidelity"]
         attempts = fidelity["attempts"]
-        assert fidelity["scorer"] == "weight_free" and fidelity["review"] is False
+        assert fidelity["scorer"] == "model_stack" and fidelity["review"] is False
         assert fidelity["chosen"] == len(attempts) and step.outputs["seed"] == attempts[-1]["seed"]
         assert attempts[-1]["passed"] and attempts[-1]["score"] >= fidelity["threshold"]
         assert all(not a["passed"] and a["score"] < a["threshold"] for a in attempts[:-1])
@@ -57,6 +59,29 @@ def test_drifting_scenes_are_rendered_again_until_faithful_and_every_attempt_is_
     assert [[a["score"] for a in f["attempts"]] for f in shown] == [
         [a["score"] for a in step.outputs["fidelity"]["attempts"]] for step in steps
     ]
+
+
+def test_a_cut_out_missing_half_the_product_fails_fidelity_and_is_rendered_again(owner, product, clean_broker):
+    env = {"ADFAME_PROVIDER_IMAGE": DRIFTING, "TEST_DRIFT": "half"}
+    with running_worker(env):
+        job = wait_for(submit_generation(owner, product, "image_bundle", aspect_ratios=["9:16"], scene_count=1))
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert [(c["scene"], c["drifted"]) for c in renders()] == [(1, True), (1, False)]
+
+    body = owner.api.get(f"/api/v1/jobs/{job.id}/steps").json()
+    [step] = [step for step in body if step["stage"] == "scene_image"]
+    fidelity = step["outputs"]["fidelity"]
+    half, whole = fidelity["attempts"]
+    assert fidelity["scorer"] == "model_stack" and fidelity["chosen"] == 2 and fidelity["review"] is False
+    assert not half["passed"] and half["score"] < fidelity["threshold"] <= whole["score"] and whole["passed"]
+    assert step["outputs"]["seed"] == whole["seed"] != half["seed"]
+    # Every attempt shows each scorer's score: the stack's and the two it is made of.
+    for attempt in (half, whole):
+        assert set(attempt["scores"]) == {"model_stack", "weight_free", "efficientnet_lite0"}
+        assert attempt["scores"]["model_stack"] == attempt["score"]
+    # Both scorers saw what was missing, not only their mean.
+    assert whole["scores"]["weight_free"] - half["scores"]["weight_free"] > 0.2
+    assert whole["scores"]["efficientnet_lite0"] - half["scores"]["efficientnet_lite0"] > 0.1
 
 
 def test_a_scene_that_drifts_twice_gets_a_third_attempt_with_the_strongest_conditioning(owner, product, clean_broker):
