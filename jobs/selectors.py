@@ -83,4 +83,5 @@ def product_setup_checkpoint(*, product: Product) -> dict[str, Any] | None:
         "colors": step.outputs.get("colors", []),
         "category": step.outputs.get("category", "general"),
         "og": step.outputs.get("og", {}),
+        "subject": step.outputs.get("subject", {}),
     }

@@ -75,10 +75,19 @@ def uploaded_photos(ctx: StepContext) -> tuple[Path, ...]:
 
 
 def product_images(ctx: StepContext) -> tuple[Path, ...]:
-    """The product's images; the neutral cut-out from product setup first, when there is one."""
+    """The product's images; product setup's neutral cut-out first, when the product was cut out.
+
+    When product setup decided on the photo itself (the frame cuts the product off, it fills the
+    frame, or it is a long shot), its neutral view is only a crop of the product's box: leading with
+    it would make every scene a blown-up crop (the rocket's nose without its towers), so the
+    uploaded photos lead and the image provider frames them itself. Checkpoints from before that
+    decision was recorded say nothing about it and are not used either.
+    """
     paths = list(uploaded_photos(ctx))
-    neutral = (ctx.snapshot.get("product_setup") or {}).get("neutral_image")
-    return tuple([ctx.materialize(neutral), *paths] if neutral else paths)
+    setup = ctx.snapshot.get("product_setup") or {}
+    if setup.get("neutral_image") and (setup.get("subject") or {}).get("cutout"):
+        return tuple([ctx.materialize(setup["neutral_image"]), *paths])
+    return tuple(paths)
 
 
 def storyboard_of(ctx: StepContext, stage: str) -> Storyboard:
