@@ -1032,19 +1032,19 @@ EXPLAINER = _Voice(
 )
 CREATOR = _Voice(
     hooks=(
-        ("Okay so I've been using {the_name}, and honestly? I'm obsessed.", "Okay so..."),
-        ("Okay so I've been using {the_name}, and honestly?", "Okay so..."),
+        ("Okay so I've been using {the_name}, and honestly? I'm obsessed.", "Honestly? Obsessed"),
+        ("Okay so I've been using {the_name}, and honestly?", "My honest review"),
         ("Okay so, {the_name}. Honestly? I didn't expect to love it this much.", "Didn't expect this"),
         ("Can we talk about {the_name} for a second?", "Can we talk about this?"),
         ("{audience}, you need to hear about {the_name}.", "{audience}, listen up"),
         ("Okay so, my new {season_adj} must-have? {the_name}.", "My {season_adj} must-have"),
-        ("Okay so, {the_name}.", "Okay so..."),
+        ("Okay so, {the_name}.", "My new favourite"),
     ),
     launch_hooks=(),
     tone_hooks={},
     nameless_hooks=(
-        ("Okay so, I need to talk about this.", "Okay so..."),
-        ("Okay so. This.", "Okay so..."),
+        ("Okay so, I need to talk about this.", "We need to talk about this"),
+        ("Okay so. This.", "This. Just this."),
         ("Honestly? Obsessed.", "Obsessed, honestly"),
     ),
     invitations=("Let me show you.", "Hear me out.", "Here's why."),
