@@ -11,6 +11,7 @@ from tests.integration.helpers import (
     asset_path,
     finals,
     has_audio,
+    loudness,
     mean_volume_db,
     probe,
     srt_cues,
@@ -63,17 +64,19 @@ def test_fast_paced_makes_one_video_per_ratio_of_the_contract_length(worker, own
     assert set(videos) == {"9:16", "16:9"}
     for ratio, path in videos.items():
         info = assert_video(path, ratio=ratio, duration_s=8)
-        assert has_audio(info)  # a silent track: players and platforms expect one
+        # Music: an energetic bed at the social platforms' level, not a silent track.
+        assert abs(loudness(path).integrated_lufs - -14) <= 1
     assert Asset.objects.filter(job=job, role="poster").count() == 2
 
 
-def test_script_to_video_is_narrated_with_one_caption_per_segment(worker, owner, product):
+def test_script_to_video_is_narrated_with_captions_for_every_segment(worker, owner, product):
     job = wait_for(submit_generation(owner, product, "script_to_video", aspect_ratios=["1:1"], duration_s=12, scene_count=3))
     assert job.status == JobStatus.SUCCEEDED, job.error
     info = assert_video(finals(job)["1:1"], ratio="1:1", duration_s=12)
     assert has_audio(info) and mean_volume_db(finals(job)["1:1"]) > -40
-    captions = asset_path(Asset.objects.get(job=job, role="captions"))
-    assert srt_cues(captions) == narrated_segments(job) == 3
+    captions = asset_path(Asset.objects.get(job=job, role="captions", content_type="application/x-subrip"))
+    # Captions cue per word group: at least one cue per narrated line, usually several.
+    assert srt_cues(captions) >= narrated_segments(job) == 3
 
 
 def test_ugc_is_vertical_with_voice_and_large_captions(worker, owner, product):
@@ -83,7 +86,8 @@ def test_ugc_is_vertical_with_voice_and_large_captions(worker, owner, product):
     assert set(videos) == {"9:16"}  # UGC is vertical whatever the campaign's ratios
     info = assert_video(videos["9:16"], ratio="9:16", duration_s=10)
     assert has_audio(info) and mean_volume_db(videos["9:16"]) > -40
-    assert srt_cues(asset_path(Asset.objects.get(job=job, role="captions"))) == narrated_segments(job)
+    captions = asset_path(Asset.objects.get(job=job, role="captions", content_type="application/x-subrip"))
+    assert srt_cues(captions) > narrated_segments(job)  # 2-4 words a cue
     assert set(JobStep.objects.filter(job=job).values_list("stage", flat=True)) == {
         "script", "voiceover", "scene_image", "scene_video", "stitch"
     }
