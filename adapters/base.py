@@ -222,6 +222,17 @@ class SpeechResult:
     timing_source: str = "segments"  # how the word timings were found: piper | pocketsphinx | whisper | segments
 
 
+def check_speech_request(request: SpeechRequest) -> None:
+    """Refuse a request no voice can speak (permanent errors): no lines, an empty line, a negative gap."""
+    if not request.segments:
+        raise AdapterError("nothing to say: the request has no segments", permanent=True)
+    empty = [number for number, text in enumerate(request.segments, start=1) if not text.strip()]
+    if empty:
+        raise AdapterError(f"segments {empty} have no text", permanent=True)
+    if request.gap_s < 0:
+        raise AdapterError(f"gap_s must not be negative, got {request.gap_s}", permanent=True)
+
+
 class SpeechProvider(Provider):
     capability = "speech"
 

@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from adapters.base import AdapterError, Readiness, SpeechProvider, SpeechRequest, SpeechResult, Word
+from adapters.base import AdapterError, Readiness, SpeechProvider, SpeechRequest, SpeechResult, Word, check_speech_request
 from adapters.local.alignment import align_result, fill_gaps, script_words
-from adapters.local.speech import TARGET_TOLERANCE, Take, check_request, write_voiceover
+from adapters.local.speech import TARGET_TOLERANCE, Take, write_voiceover
 
 # How far the model's durations may be scaled before the voice turns to gabble or a drawl.
 MIN_LENGTH_SCALE, MAX_LENGTH_SCALE = 0.7, 1.5
@@ -99,7 +99,7 @@ class PiperSpeech(SpeechProvider):
         return True
 
     def synthesize(self, request: SpeechRequest) -> SpeechResult:
-        check_request(request)
+        check_speech_request(request)
         files = voice_files(request.voice, request.language)
         voice = loaded_voice(files)
         lines = [speak_line(voice, text, 1.0, number) for number, text in enumerate(request.segments)]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from adapters.base import AdapterError, Readiness, Segment, SpeechProvider, SpeechRequest, SpeechResult
+from adapters.base import AdapterError, Readiness, Segment, SpeechProvider, SpeechRequest, SpeechResult, check_speech_request
 from adapters.local.alignment import align_result
 from adapters.local.process import run_tool
 
@@ -56,7 +56,7 @@ class EspeakSpeech(SpeechProvider):
         return Readiness(True, version)
 
     def synthesize(self, request: SpeechRequest) -> SpeechResult:
-        check_request(request)
+        check_speech_request(request)
         voice = espeak_voice(request.voice, request.language)
 
         with tempfile.TemporaryDirectory(prefix="espeak-") as scratch:
@@ -67,17 +67,6 @@ class EspeakSpeech(SpeechProvider):
         result = write_voiceover(takes, request.gap_s, request.segments, request.out_path)
         # espeak-ng reports no timings of its own: the known script is aligned to its audio.
         return align_result(result, request.language)
-
-
-def check_request(request: SpeechRequest) -> None:
-    """Refuse a request no voice can speak (permanent errors): no lines, an empty line, a negative gap."""
-    if not request.segments:
-        raise AdapterError("nothing to say: the request has no segments", permanent=True)
-    empty = [number for number, text in enumerate(request.segments, start=1) if not text.strip()]
-    if empty:
-        raise AdapterError(f"segments {empty} have no text", permanent=True)
-    if request.gap_s < 0:
-        raise AdapterError(f"gap_s must not be negative, got {request.gap_s}", permanent=True)
 
 
 def fit_to_duration(request: SpeechRequest, voice: str, rate: int, takes: list[Take], scratch: Path) -> list[Take]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.base import AdapterError, Readiness, SpeechProvider, SpeechRequest, SpeechResult
+from adapters.base import AdapterError, Readiness, SpeechProvider, SpeechRequest, SpeechResult, check_speech_request
 from adapters.local.alignment import align_result
 from adapters.local.process import run_tool
 from adapters.local.speech import LEAD_S, SILENCE_LEVEL, TAIL_S, TARGET_TOLERANCE, Take, write_voiceover
@@ -61,13 +61,7 @@ class CoquiSpeech(SpeechProvider):
         return readiness
 
     def synthesize(self, request: SpeechRequest) -> SpeechResult:
-        if not request.segments:
-            raise AdapterError("nothing to say: the request has no segments", permanent=True)
-        empty = [number for number, text in enumerate(request.segments, start=1) if not text.strip()]
-        if empty:
-            raise AdapterError(f"segments {empty} have no text", permanent=True)
-        if request.gap_s < 0:
-            raise AdapterError(f"gap_s must not be negative, got {request.gap_s}", permanent=True)
+        check_speech_request(request)
 
         with self._lock:
             loaded = self._load()
