@@ -23,33 +23,18 @@ import django
 
 django.setup()
 
-import skimage.data  # noqa: E402  (after django.setup: the compositor reads settings)
-from PIL import Image  # noqa: E402
-
+# After django.setup: the compositor reads settings.
 from adapters.base import SHOTS, BrandKit, Scene, SceneImageRequest  # noqa: E402
 from adapters.local.image import Compositor  # noqa: E402
 from fidelity.policy import scene_type  # noqa: E402
 from fidelity.scorers import ModelStackScorer, _open_rgb  # noqa: E402
 from imaging.cutout import product_view  # noqa: E402
-from tests.factories import product_photo  # noqa: E402
-from tests.fidelity_providers import half_removed, photo_layout, recoloured, stand_in  # noqa: E402
+from tests.fidelity_providers import half_removed, photo_layout, product_photos, recoloured  # noqa: E402
 
-PHOTOS = ("coffee", "astronaut", "chelsea", "rocket")
 SWAP = {"coffee": "chelsea", "astronaut": "rocket", "chelsea": "coffee", "rocket": "astronaut", "bottle": "mug"}
 SIZES = {"9:16": (270, 480), "1:1": (270, 270), "16:9": (480, 270)}
 HEADLINE = {"hero": "Made to last", "closeup": "Every detail", "lifestyle": "Take it anywhere",
             "feature": "Built for every day", "cta": "Get yours today", "testimonial": "Best buy this year, honestly"}
-
-
-def photos(folder: Path) -> dict[str, Path]:
-    paths = {}
-    for name in PHOTOS:
-        paths[name] = folder / f"{name}.png"
-        Image.fromarray(getattr(skimage.data, name)()).convert("RGB").save(paths[name])
-    paths["bottle"] = folder / "bottle.png"
-    paths["bottle"].write_bytes(product_photo((640, 480)))
-    paths["mug"] = stand_in(folder / "mug.png")
-    return paths
 
 
 def still(images: tuple[Path, ...], shot: str, ratio: str, out: Path) -> Path:
@@ -97,7 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(args.keep or tempfile.mkdtemp(prefix="fidelity-calibrate-"))
     folder.mkdir(parents=True, exist_ok=True)
-    paths = photos(folder)
+    paths = product_photos(folder)
     made = stills(folder, paths, args.ratios.split(","))
     stack = ModelStackScorer()
     stack.embedding.model()  # loaded once, before the clock starts

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import skimage.data
 import torch
 from PIL import Image
 
@@ -20,8 +19,7 @@ from adapters.local.image import Compositor
 from fidelity import scorers
 from fidelity.policy import FidelityPolicy, scene_type
 from fidelity.scorers import EmbeddingScorer, ModelStackScorer, WeightFreeScorer, scorer_for_settings
-from tests.factories import product_photo
-from tests.fidelity_providers import half_removed, photo_layout, recoloured, stand_in
+from tests.fidelity_providers import half_removed, photo_layout, product_photos, recoloured
 
 PRODUCTS = ("coffee", "astronaut", "chelsea", "rocket", "bottle")
 OTHER = {"coffee": "chelsea", "astronaut": "rocket", "chelsea": "coffee", "rocket": "astronaut", "bottle": "mug"}
@@ -30,15 +28,7 @@ SIZE = (270, 480)
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("photos")
-    paths = {}
-    for name in PRODUCTS[:4]:
-        paths[name] = folder / f"{name}.png"
-        Image.fromarray(getattr(skimage.data, name)()).convert("RGB").save(paths[name])
-    paths["bottle"] = folder / "bottle.png"
-    paths["bottle"].write_bytes(product_photo((640, 480)))
-    paths["mug"] = stand_in(folder / "mug.png")
-    return paths
+    return product_photos(tmp_path_factory.mktemp("photos"))
 
 
 @pytest.fixture(scope="module")
