@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import make_product
+from tests.factories import make_product, save_real_photos
 
 
 @dataclass
@@ -91,3 +92,9 @@ def _no_test_job_is_left_for_an_engine() -> None:
 
     with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
         Queue("orchestrator", routing_key="orchestrator")(conn.channel()).purge()
+
+
+@pytest.fixture(scope="session")
+def real_photos(tmp_path_factory) -> dict[str, Path]:
+    """scikit-image's coffee, astronaut, chelsea and rocket as PNG files, saved once per run."""
+    return save_real_photos(tmp_path_factory.mktemp("real-photos"))

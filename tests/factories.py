@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
@@ -26,6 +27,21 @@ def product_photo(size: tuple[int, int] = (640, 480), fmt: str = "PNG", exif_ori
         kwargs["exif"] = exif
     image.save(out, fmt, **kwargs)
     return out.getvalue()
+
+
+REAL_PHOTOS = ("coffee", "astronaut", "chelsea", "rocket")
+
+
+def save_real_photos(folder: Path) -> dict[str, Path]:
+    """scikit-image's real photographs (a cup on a saucer, a person, a cat's face, a rocket between its
+    towers) saved as PNG files, by name."""
+    from skimage import data  # a test dependency; workers import this module's neighbours without it
+
+    paths = {}
+    for name in REAL_PHOTOS:
+        paths[name] = folder / f"{name}.png"
+        Image.fromarray(getattr(data, name)()).convert("RGB").save(paths[name])
+    return paths
 
 
 def png_bomb(width: int = 20000, height: int = 20000) -> bytes:

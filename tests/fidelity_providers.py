@@ -164,19 +164,11 @@ class WeightlessImage(ImageProvider):
         raise AssertionError("a provider that is not ready must not be asked to render")
 
 
-REAL_PHOTOS = ("coffee", "astronaut", "chelsea", "rocket")
-
-
 def product_photos(folder: Path) -> dict[str, Path]:
     """scikit-image's four real photographs, the drawn test bottle and a stand-in mug, saved as files."""
-    import skimage.data  # only the tests need it; workers import this module for its providers
+    from tests.factories import product_photo, save_real_photos
 
-    from tests.factories import product_photo
-
-    paths = {}
-    for name in REAL_PHOTOS:
-        paths[name] = folder / f"{name}.png"
-        Image.fromarray(getattr(skimage.data, name)()).convert("RGB").save(paths[name])
+    paths = save_real_photos(folder)
     paths["bottle"] = folder / "bottle.png"
     paths["bottle"].write_bytes(product_photo((640, 480)))
     paths["mug"] = stand_in(folder / "mug.png")

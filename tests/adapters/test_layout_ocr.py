@@ -42,15 +42,8 @@ def tesseract() -> str:
 
 
 @pytest.fixture(scope="module")
-def photos(tmp_path_factory) -> dict[str, Path]:
-    from skimage import data
-
-    folder = tmp_path_factory.mktemp("photos")
-    paths = {}
-    for name in PHOTO_BRIEFS:
-        paths[name] = folder / f"{name}.png"
-        Image.fromarray(getattr(data, name)()).convert("RGB").save(paths[name])
-    return paths
+def photos(real_photos) -> dict[str, Path]:
+    return {name: real_photos[name] for name in PHOTO_BRIEFS}
 
 
 def normalised(text: str) -> list[str]:

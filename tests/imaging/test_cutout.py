@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import skimage.data
 from PIL import Image
 
 from adapters.base import MOTIONS, SHOTS, BrandKit, Scene, SceneImageRequest
@@ -39,13 +38,8 @@ SMALL = {"9:16": (270, 480), "1:1": (270, 270), "16:9": (480, 270)}
 
 
 @pytest.fixture(scope="module")
-def photos(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("photos")
-    paths = {}
-    for name in SUBJECT_BOXES:
-        paths[name] = folder / f"{name}.png"
-        Image.fromarray(getattr(skimage.data, name)()).save(paths[name])
-    return paths
+def photos(real_photos) -> dict[str, Path]:
+    return {name: real_photos[name] for name in SUBJECT_BOXES}
 
 
 def contains(outer: tuple[int, int, int, int], inner: tuple[int, int, int, int]) -> bool:
