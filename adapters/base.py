@@ -120,6 +120,7 @@ class SceneImageRequest:
     call_to_action: str = ""
     product_emphasis: float = 0.5  # 0..1: how large and untouched the product is; fidelity raises it
     caption_band: float = 0.0  # bottom fraction of the height that burnt-in captions will cover: no text there
+    animated: bool = True  # a clip's camera move will crop the still: text and subject keep clear of it
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ MODE = OutputMode.IMAGE_BUNDLE
 storyboard = storyboard_stage(MODE)
 
 # 2. Stills: each scene laid out natively in every aspect ratio the campaign asks for.
-scene_image = scene_image_stage(MODE, Stage.STORYBOARD)
+scene_image = scene_image_stage(MODE, Stage.STORYBOARD, animated=False)  # stills shown as they are
 
 
 # 3. Bundle: per-ratio files, a contact sheet, manifest.json and one zip.

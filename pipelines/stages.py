@@ -104,7 +104,8 @@ def storyboard_stage(mode: str) -> Callable[[StepContext], StepResult]:
 
 
 def scene_image_stage(
-    mode: str, storyboard_stage_name: str, ratios: list[str] | None = None, caption_style: str | None = None
+    mode: str, storyboard_stage_name: str, ratios: list[str] | None = None, caption_style: str | None = None,
+    *, animated: bool = True,
 ) -> Callable[[StepContext], StepResult]:
     """One still per requested aspect ratio, laid out natively for that ratio (not cropped).
 
@@ -138,6 +139,7 @@ def scene_image_stage(
                         call_to_action=ctx.settings.get("call_to_action", ""),
                         product_emphasis=product_emphasis,
                         caption_band=stitcher.caption_band(caption_style, ratio_size(ratio)) if caption_style else 0.0,
+                        animated=animated,
                     )
                 )
                 files.append(

@@ -219,10 +219,9 @@ class Canvas:
         self.quote_font = str(brand_font or QUOTE_FONT)
         self.image = Image.new("RGB", request.size, palette.light)
         self.draw = ImageDraw.Draw(self.image)
-        # Stills are drawn for the camera move their scene asks for (a bundle's still suggests one too).
+        # A still a clip will animate is drawn for its scene's camera move; a bundle's still is shown as it is.
         frame_safe = safe_area(self.width, self.height, request.caption_band)
-        self.result = Composition(self.image, camera_safe_area(frame_safe, self.width, self.height,
-                                                               request.scene.motion, request.scene.duration_s))
+        self.result = Composition(self.image, self.seen(frame_safe))
         # Text starts below the logo, which sits small in the safe area's top-left corner.
         x0, y0, x1, y1 = self.result.safe_area
         self.logo_strip = (x0, y0, x0 + round(self.unit * 24), y0 + round(self.unit * 6))
@@ -338,8 +337,7 @@ class Canvas:
         picture, box, frame = self.subject.image.convert("RGB"), self.subject.box, self.subject.frame_box
         x0, y0, x1, y1 = panel
         pw, ph = max(1, x1 - x0), max(1, y1 - y0)
-        scene = self.request.scene
-        seen = camera_safe_area((0, 0, self.width, self.height), self.width, self.height, scene.motion, scene.duration_s)
+        seen = self.seen((0, 0, self.width, self.height))
         inner = (max(x0, seen[0]), max(y0, seen[1]), min(x1, seen[2]), min(y1, seen[3]))
         if inner[2] - inner[0] < pw * 0.5 or inner[3] - inner[1] < ph * 0.5:
             inner = (x0, y0, x1, y1)  # a move that hides half the panel is no guide: use the panel
@@ -392,6 +390,13 @@ class Canvas:
         self.image.paste(BLACK, (origin[0] - pad + offset[0], origin[1] - pad + offset[1]), soft)
 
     # Text
+
+    def seen(self, area: Box) -> Box:
+        """The part of `area` that stays in view: all of it for a still shown as it is, else what the
+        scene's camera move never crops."""
+        if not self.request.animated:
+            return area
+        return camera_safe_area(area, self.width, self.height, self.request.scene.motion, self.request.scene.duration_s)
 
     def fit(self, text: str, box_width: float, box_height: float, *, bold: bool = True, max_px: float,
             min_px: float | None = None, max_lines: int = 3, leading: float = 1.12) -> TextBlock:

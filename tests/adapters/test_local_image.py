@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -201,6 +202,15 @@ def test_text_stays_inside_the_safe_area(tmp_path, bottle, shot, sizes):
                 assert inside(box, composition.safe_area), (shot, size, role, box, composition.safe_area)
             if brand.logo_path:
                 assert composition.logo_box and inside(composition.logo_box, composition.safe_area)
+
+
+def test_a_still_shown_as_it_is_uses_the_whole_safe_area_and_an_animated_one_keeps_clear_of_the_move(tmp_path, bottle):
+    scene = Scene(1, "hero", "Made to last", "", 4.0, "pan_right")
+    still = SceneImageRequest(product_images=(bottle,), scene=scene, size=(270, 270), brand=BRAND, seed=1,
+                              out_path=tmp_path / "x.png", animated=False)
+    assert compose_scene(still).safe_area == safe_area(270, 270)
+    moving = compose_scene(replace(still, animated=True)).safe_area
+    assert inside(moving, safe_area(270, 270)) and moving != safe_area(270, 270)
 
 
 def test_a_tall_frame_keeps_clear_of_the_social_apps_top_and_bottom():
