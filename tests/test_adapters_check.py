@@ -41,7 +41,8 @@ def test_the_cpu_family_is_ready_and_the_command_exits_zero():
         assert " ready " in line_of(result.stdout, label)
     assert "adapters.local.image.Compositor" in line_of(result.stdout, "image")
     assert line_of(result.stdout, "lip_sync").endswith("not configured (skipped)")
-    assert "fidelity.scorers.WeightFreeScorer" in line_of(result.stdout, "fidelity")
+    # The suite installs torch: the model stack (weight-free + EfficientNet-Lite0) scores stills.
+    assert "fidelity.scorers.ModelStackScorer" in line_of(result.stdout, "fidelity")
     assert "u2netp (u2netp.onnx, onnxruntime)" in line_of(result.stdout, "cutout")
 
 

@@ -87,7 +87,9 @@ def test_cancel_stops_a_running_job(owner, product, clean_broker):
         job_id = submit_generation(owner, product, "fast_paced", scene_count=5, duration_s=10)
         wait_until(lambda: JobStep.objects.filter(job_id=job_id, status=StepStatus.RUNNING, stage="scene_image").exists())
         assert owner.api.post(f"/api/v1/jobs/{job_id}/cancel").json()["status"] == "cancelled"
-        time.sleep(3)
+        # The step in flight finishes (its fidelity scoring included, a model load in a fresh worker);
+        # nothing new starts after it.
+        wait_until(lambda: not JobStep.objects.filter(job_id=job_id, status=StepStatus.RUNNING).exists())
         started_after_cancel = len(calls("image"))
         time.sleep(2)
     assert len(calls("image")) == started_after_cancel <= 2
