@@ -17,12 +17,13 @@ from PIL import Image
 from adapters.base import MOTIONS, SHOTS, BrandKit, Scene, SceneImageRequest
 from adapters.local.canvas import safe_area
 from adapters.local.image import compose_scene
+from adapters.local.stitch import FfmpegStitch
 from adapters.local.video import camera_windows
 from imaging.type import BOLD_FONT, REGULAR_FONT, drawable, fit_text
 
 # The short side the tests render at (ADFAME_OUTPUT_SHORT_SIDE=270): the tightest boxes there are.
 RATIOS = {"9:16": (270, 480), "1:1": (270, 270), "16:9": (480, 270)}
-CAPTION_BAND = 0.3  # a 9:16 video's burnt-in captions take the bottom of the frame too
+CAPTION_BAND = FfmpegStitch().caption_band("large", (270, 480))  # what a UGC video's captions keep for themselves
 COPY = {
     "1 word": "Espresso",
     "3 words": "Thoughtful by design",
@@ -88,14 +89,15 @@ def sweep_cases() -> list[tuple[str, str, str]]:
     return [(shot, ratio, copy) for shot in SHOTS for ratio in (*RATIOS, "9:16+captions") for copy in COPY]
 
 
-@pytest.mark.parametrize(("shot", "ratio", "copy"), sweep_cases())
-def test_every_text_lies_inside_the_safe_area_and_every_word_is_drawn_whole(coffee, tmp_path, shot, ratio, copy):
+def check_layout(photo: Path, shot: str, ratio: str, copy: str, tmp_path: Path):
+    """Lay one scene out and check it: inside the canvas and the safe area, in view all through the
+    camera move, every word drawn whole. Returns the composition for further checks."""
     text = COPY[copy]
     short = "Espresso cup" if len(text.split()) > 3 else ""
     motion = MOTIONS[(SHOTS.index(shot) + list(COPY).index(copy)) % len(MOTIONS)]  # every move, every shot
     scene = Scene(1, shot, text, f"Worth every sip: {text}. Really.", 5.0, motion, headline_short=short)
     request = SceneImageRequest(
-        product_images=(coffee,), scene=scene, size=RATIOS[ratio.split("+")[0]], brand=BRAND, seed=3,
+        product_images=(photo,), scene=scene, size=RATIOS[ratio.split("+")[0]], brand=BRAND, seed=3,
         out_path=tmp_path / "x.png", call_to_action=text,
         caption_band=CAPTION_BAND if ratio.endswith("captions") else 0.0,
     )
@@ -105,6 +107,7 @@ def test_every_text_lies_inside_the_safe_area_and_every_word_is_drawn_whole(coff
     frame_safe = safe_area(width, height, request.caption_band)
     assert frame_safe[0] <= x0 and frame_safe[1] <= y0 and x1 <= frame_safe[2] and y1 <= frame_safe[3]
     assert composition.text_boxes, "every layout draws some text"
+    assert {"headline", "caption", "quote"} & set(composition.text_lines), "the scene's headline is drawn"
     for role, box in composition.text_boxes.items():
         where = f"{shot} {ratio} {copy} {role}"
         assert 0 <= box[0] and 0 <= box[1] and box[2] <= width and box[3] <= height, f"{where}: {box} off the canvas"
@@ -116,8 +119,12 @@ def test_every_text_lies_inside_the_safe_area_and_every_word_is_drawn_whole(coff
         if role == "feature":
             options = [drawable(f"Worth every sip: {text}.", font)]
         assert_whole(composition.text_lines[role], options, where)
-    headline_role = next(role for role in ("headline", "caption", "quote") if role in composition.text_lines)
-    assert headline_role, "the scene's headline is drawn"
+    return composition
+
+
+@pytest.mark.parametrize(("shot", "ratio", "copy"), sweep_cases())
+def test_every_text_lies_inside_the_safe_area_and_every_word_is_drawn_whole(coffee, tmp_path, shot, ratio, copy):
+    check_layout(coffee, shot, ratio, copy, tmp_path)
 
 
 def test_the_shorter_phrase_is_set_when_the_headline_will_not_fit_and_never_otherwise():
