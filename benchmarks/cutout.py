@@ -42,7 +42,9 @@ def timed(rgb: np.ndarray) -> tuple[float, float]:
 
 
 def main() -> None:
-    for choice in ("u2netp", "u2net", "/nonexistent/grabcut.onnx"):
+    walls: dict[str, float] = {}
+    # GrabCut (the fallback, and the only cut-out before U²-Net) runs first: it is the baseline.
+    for choice in ("/nonexistent/grabcut.onnx", "u2netp", "u2net"):
         settings.ADFAME_CUTOUT_MODEL = choice
         chosen = cutout.segmenter()
         if choice == "u2net" and chosen.path is None:
@@ -54,7 +56,9 @@ def main() -> None:
             found = cutout.segment(rgb)  # loads the session once; later runs are what a worker pays per photo
             wall, cpu = timed(rgb)
             cells.append(f"{name} {wall * 1000:.0f}/{cpu * 1000:.0f} ms ({found.method})")
-        print(f"{chosen.name:9s} " + ", ".join(cells))
+            walls[chosen.name] = walls.get(chosen.name, 0.0) + wall
+        baseline = walls[next(iter(walls))]
+        print(f"{chosen.name:9s} " + ", ".join(cells) + f"; wall_ratio_vs_grabcut={walls[chosen.name] / baseline:.2f}")
 
 
 if __name__ == "__main__":
